@@ -1,0 +1,12 @@
+export { openLedger, DEFAULT_DATABASE_URL, type Ledger, type LedgerOptions } from "./ledger.js";
+export * from "./core/errors.js";
+export * from "./core/model.js";
+export * from "./core/run-lifecycle.js";
+export { MESSAGE_TYPES, type LettaMessage, type MessageType } from "./core/letta-messages.js";
+export { newId, isId } from "./core/ids.js";
+export type { RunCreateInput, RunUpdateInput } from "./services/runs.js";
+export type { RunListQuery } from "./services/run-filters.js";
+export type { StepInput, StepFinishInput, StepListQuery } from "./services/steps.js";
+export type { MessageListQuery } from "./services/messages.js";
+export type { AgentCreateInput, AgentUpdateInput } from "./services/agents.js";
+export type { ApiKeyCreateInput } from "./services/api-keys.js";

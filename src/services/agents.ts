@@ -1,0 +1,92 @@
+import { ConflictError, InvalidArgumentError, NotFoundError } from "../core/errors.js";
+import { newId, requireId } from "../core/ids.js";
+import type { Actor, Agent, JsonObject } from "../core/model.js";
+import { nowIso } from "../core/time.js";
+import { LIMITS, optionalJsonObject, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
+import type { Store } from "../store/store.js";
+import { requireWriter } from "./access.js";
+import { type PageInput, resolvePage } from "./paging.js";
+
+export interface AgentCreateInput {
+  /** Producers that already have Letta agent ids may register them under the same id. */
+  id?: string | null;
+  name: string;
+  metadata?: JsonObject | null;
+}
+
+export interface AgentUpdateInput {
+  name?: string | null;
+  metadata?: JsonObject | null;
+}
+
+/** The minimal agent registry: runs must belong to a registered agent of the organization. */
+export class AgentService {
+  constructor(private readonly store: Store) {}
+
+  async create(actor: Actor, input: AgentCreateInput): Promise<Agent> {
+    requireWriter(actor);
+    rejectUnknownFields(requireObject(input, "the agent"), ["id", "name", "metadata"], "creating an agent");
+    const name = optionalString(input.name, "name", LIMITS.name);
+    if (name === undefined || name.trim() === "") throw new InvalidArgumentError("name is required: a non-empty string");
+    const now = nowIso();
+    const agent: Agent = {
+      id: input.id == null ? newId("agent") : requireId("agent", input.id, "id"),
+      name,
+      metadata: optionalJsonObject(input.metadata, "metadata") ?? {},
+      created_at: now,
+      updated_at: now,
+      last_stop_reason: null,
+      last_run_completion: null,
+      last_run_duration_ms: null,
+    };
+    const inserted = await this.store.transaction((tx) => tx.agents.insert({ ...agent, organization_id: actor.organization_id }));
+    if (!inserted) throw new ConflictError(`agent ${agent.id} already exists`);
+    return agent;
+  }
+
+  async get(actor: Actor, agentId: string): Promise<Agent> {
+    requireId("agent", agentId);
+    const agent = await this.store.read.agents.get(actor.organization_id, agentId);
+    if (agent === undefined) throw new NotFoundError(`agent ${agentId} not found`);
+    return agent;
+  }
+
+  async list(actor: Actor, query: PageInput & { name?: string | null } = {}): Promise<Agent[]> {
+    const read = this.store.read;
+    const name = optionalString(query.name, "name", LIMITS.name);
+    const page = await resolvePage(query, "agent", "asc", (id) => read.agents.cursor(actor.organization_id, id));
+    return read.agents.list(actor.organization_id, name, page);
+  }
+
+  /** Renames the agent and/or shallow-merges its metadata. */
+  async update(actor: Actor, agentId: string, input: AgentUpdateInput): Promise<Agent> {
+    requireWriter(actor);
+    requireId("agent", agentId);
+    rejectUnknownFields(requireObject(input, "the update"), ["name", "metadata"], "updating an agent");
+    const name = optionalString(input.name, "name", LIMITS.name);
+    if (name !== undefined && name.trim() === "") throw new InvalidArgumentError("name must not be empty");
+    const metadata = optionalJsonObject(input.metadata, "metadata");
+    const updated = await this.store.transaction(async (tx) => {
+      const agent = await tx.agents.get(actor.organization_id, agentId);
+      if (agent === undefined) return undefined;
+      return tx.agents.update(actor.organization_id, agentId, {
+        ...(name === undefined ? {} : { name }),
+        ...(metadata === undefined ? {} : { metadata: { ...agent.metadata, ...metadata } }),
+        updated_at: nowIso(),
+      });
+    });
+    if (updated === undefined) throw new NotFoundError(`agent ${agentId} not found`);
+    return updated;
+  }
+
+  /** Deletes the agent and, in the same transaction, all of its runs with their steps and messages. */
+  async delete(actor: Actor, agentId: string): Promise<void> {
+    requireWriter(actor);
+    requireId("agent", agentId);
+    const deleted = await this.store.transaction(async (tx) => {
+      await tx.runs.deleteByAgent(actor.organization_id, agentId);
+      return tx.agents.delete(actor.organization_id, agentId);
+    });
+    if (!deleted) throw new NotFoundError(`agent ${agentId} not found`);
+  }
+}

@@ -1,0 +1,98 @@
+import { ConflictError, InvalidArgumentError } from "../core/errors.js";
+import { newId, requireId } from "../core/ids.js";
+import { type LettaMessage, MESSAGE_TYPES, type MessageType, toolNames, validateMessage, type MessageInput } from "../core/letta-messages.js";
+import type { Actor } from "../core/model.js";
+import { ACTIVE_STATUSES } from "../core/run-lifecycle.js";
+import { nowIso, toIso } from "../core/time.js";
+import { LIMITS } from "../core/validate.js";
+import type { Store } from "../store/store.js";
+import { requireWriter } from "./access.js";
+import { type PageInput, resolvePage } from "./paging.js";
+import { messageEvent } from "./run-events.js";
+import { runNotFound } from "./runs.js";
+import { inactiveRun } from "./steps.js";
+
+export interface MessageListQuery extends PageInput {
+  message_types?: readonly MessageType[] | null;
+}
+
+export class MessageService {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Appends a batch of LettaMessages to an active run, in order. Each gets the run's next
+   * sequence number (its seq_id, shared with the run's event stream), an id if it has none,
+   * and a date if it has none. Tool calls extend the run's tools_used. All or nothing.
+   */
+  async append(actor: Actor, runId: string, input: readonly unknown[]): Promise<LettaMessage[]> {
+    requireWriter(actor);
+    requireId("run", runId);
+    if (!Array.isArray(input)) throw new InvalidArgumentError("messages must be an array of LettaMessage objects");
+    if (input.length === 0) throw new InvalidArgumentError("messages is empty; send at least one message");
+    if (input.length > LIMITS.messagesPerBatch) {
+      throw new InvalidArgumentError(`a batch holds at most ${LIMITS.messagesPerBatch} messages; this one has ${input.length}`);
+    }
+    const problems: string[] = [];
+    const bodies = input.map((m, i) => validateMessage(m, `messages[${i}]`, problems));
+    if (problems.length > 0) throw new InvalidArgumentError(`invalid messages: ${problems.join("; ")}`, { problems });
+    const valid = bodies as MessageInput[];
+    const givenIds = valid.map((m) => m.id).filter((id): id is string => typeof id === "string");
+    if (new Set(givenIds).size !== givenIds.length) throw new InvalidArgumentError("the batch repeats a message id; ids must be unique");
+    const stepIds = [...new Set(valid.map((m) => m.step_id).filter((id): id is string => typeof id === "string"))];
+
+    return this.store.transaction(async (tx) => {
+      const now = nowIso();
+      const locked = await tx.runs.update(
+        actor.organization_id,
+        runId,
+        { last_heartbeat_at: now, updated_at: now },
+        { fromStatuses: ACTIVE_STATUSES, events: valid.length },
+      );
+      if (locked === undefined) throw await inactiveRun(tx, actor, runId, "append messages");
+      const taken = await tx.messages.existingIds(givenIds);
+      if (taken.length > 0) throw new ConflictError(`message ids already exist: ${taken.join(", ")}; omit id to let the server assign one`);
+      for (const stepId of stepIds) {
+        const step = await tx.steps.get(actor.organization_id, stepId);
+        if (step === undefined || step.run_id !== runId) {
+          throw new InvalidArgumentError(`step_id ${stepId} is not a step of run ${runId}; record the step first`);
+        }
+      }
+      const firstSeq = locked.lastSeqId - valid.length + 1;
+      const messages: LettaMessage[] = valid.map((body, i) => ({
+        ...body,
+        id: typeof body.id === "string" ? body.id : newId("message"),
+        message_type: body.message_type as MessageType,
+        date: typeof body.date === "string" ? toIso(body.date) : now,
+        run_id: runId,
+        step_id: typeof body.step_id === "string" ? body.step_id : null,
+        seq_id: firstSeq + i,
+      }));
+      await tx.messages.insertMany(
+        messages.map((message) => ({ message, agent_id: locked.run.agent_id, organization_id: actor.organization_id, created_at: now })),
+      );
+      await tx.events.insertMany(actor.organization_id, messages.map(messageEvent));
+      const tools = valid.flatMap(toolNames);
+      if (tools.length > 0) await tx.metrics.addTools(runId, tools);
+      return messages;
+    });
+  }
+
+  /** A run's messages, oldest first unless `order` says otherwise. */
+  async list(actor: Actor, runId: string, query: MessageListQuery = {}): Promise<LettaMessage[]> {
+    requireId("run", runId);
+    const read = this.store.read;
+    if ((await read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
+    let types: MessageType[] | undefined;
+    if (query.message_types != null) {
+      if (!Array.isArray(query.message_types)) throw new InvalidArgumentError("message_types must be an array");
+      for (const t of query.message_types) {
+        if (!(MESSAGE_TYPES as readonly string[]).includes(t)) {
+          throw new InvalidArgumentError(`message_types: '${String(t)}' is not one of ${MESSAGE_TYPES.join(", ")}`);
+        }
+      }
+      types = [...query.message_types];
+    }
+    const page = await resolvePage(query, "message", "asc", (id) => read.messages.cursor(runId, id));
+    return read.messages.list(runId, types, page);
+  }
+}

@@ -1,0 +1,38 @@
+import { InvalidArgumentError } from "../core/errors.js";
+import { newId } from "../core/ids.js";
+import type { Actor, Organization } from "../core/model.js";
+import { nowIso } from "../core/time.js";
+import { LIMITS, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
+import type { Store } from "../store/store.js";
+import { requireSuperuser } from "./access.js";
+
+export class OrganizationService {
+  constructor(private readonly store: Store) {}
+
+  /** Superuser only. */
+  async create(actor: Actor, input: { name: string }): Promise<Organization> {
+    requireSuperuser(actor);
+    rejectUnknownFields(requireObject(input, "the organization"), ["name"], "creating an organization");
+    const name = optionalString(input.name, "name", LIMITS.name);
+    if (name === undefined || name.trim() === "") throw new InvalidArgumentError("name is required: a non-empty string");
+    const org: Organization = { id: newId("org"), name, created_at: nowIso() };
+    await this.store.transaction((tx) => tx.organizations.insert(org));
+    return org;
+  }
+
+  /** Superuser only. */
+  async list(actor: Actor): Promise<Organization[]> {
+    requireSuperuser(actor);
+    return this.store.read.organizations.list();
+  }
+
+  /**
+   * Creates an organization without an actor: for embedding runledger as a library (and for
+   * tests), where the host application is the authority.
+   */
+  async createTrusted(name: string): Promise<Organization> {
+    const org: Organization = { id: newId("org"), name, created_at: nowIso() };
+    await this.store.transaction((tx) => tx.organizations.insert(org));
+    return org;
+  }
+}

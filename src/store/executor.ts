@@ -1,0 +1,43 @@
+/**
+ * The one seam between the shared SQL and a database driver. Statements are written once
+ * with `?` placeholders; each backend binds them its own way. Parameters are plain values:
+ * strings, numbers, booleans, null; JSON is passed as a serialized string.
+ */
+export type SqlParam = string | number | boolean | null | bigint;
+
+export interface Executor {
+  /** All rows of a query. */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  get<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+  /** Runs a statement; returns the number of rows it changed. */
+  run(sql: string, params?: readonly SqlParam[]): Promise<number>;
+}
+
+export type DialectName = "sqlite" | "postgres";
+
+/** SQL fragments that differ between the two backends. */
+export interface Dialect {
+  readonly name: DialectName;
+  /** A predicate: the JSON array in `column` holds at least one of `count` bound strings. */
+  jsonArrayHasAny(column: string, count: number): string;
+  /** A predicate: the JSON array in `column` holds every one of `count` bound strings. */
+  jsonArrayHasAll(column: string, count: number): string;
+  /** Locks the selected rows until the transaction ends (no-op where writers are already serialized). */
+  readonly forUpdate: string;
+}
+
+export interface Driver extends Executor {
+  readonly dialect: Dialect;
+  /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Applies pending migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}

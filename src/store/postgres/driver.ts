@@ -1,0 +1,144 @@
+import pg from "pg";
+import type { Driver, Executor, Migration, SqlParam } from "../executor.js";
+import { postgresDialect } from "./dialect.js";
+import { POSTGRES_MIGRATIONS } from "./migrations.js";
+
+const INT8_OID = 20;
+const TIMESTAMPTZ_OID = 1184;
+
+/** Arbitrary constant that names runledger's migration lock among the database's advisory locks. */
+const MIGRATION_LOCK = 727_274_001;
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Schema to work in (created if missing); isolates test suites and tenants of one database. */
+  schema?: string;
+  poolSize?: number;
+}
+
+const timestampParser = pg.types.getTypeParser(TIMESTAMPTZ_OID) as (value: string) => Date;
+
+const typeParsers = {
+  getTypeParser(oid: number, format?: string) {
+    // BIGINT counts and nanosecond durations fit in a double; ids are never integers here.
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    if (oid === TIMESTAMPTZ_OID) return (value: string) => timestampParser(value).toISOString();
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+} as pg.CustomTypesConfig;
+
+export class PostgresDriver implements Driver {
+  readonly dialect = postgresDialect;
+  private readonly pool: pg.Pool;
+  private readonly schema: string;
+
+  constructor(private readonly options: PostgresOptions, private readonly migrations: readonly Migration[] = POSTGRES_MIGRATIONS) {
+    this.schema = options.schema ?? "public";
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid PostgreSQL schema name '${this.schema}'`);
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      types: typeParsers,
+      options: `-c search_path=${this.schema}`,
+    });
+    // An idle client that loses its connection must not crash the process; the pool replaces it.
+    this.pool.on("error", () => {});
+  }
+
+  all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
+    return query<T>(this.pool, sql, params).then((r) => r.rows);
+  }
+
+  get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
+    return query<T>(this.pool, sql, params).then((r) => r.rows[0]);
+  }
+
+  run(sql: string, params?: readonly SqlParam[]): Promise<number> {
+    return query(this.pool, sql, params).then((r) => r.rowCount ?? 0);
+  }
+
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: Executor = {
+      all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
+      get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
+      run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
+    };
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await fn(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      // Serialises concurrent migrators: the second waits here, then sees the first's rows.
+      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await client.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+      );
+      const applied = new Set((await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version));
+      for (const migration of this.migrations) {
+        if (applied.has(migration.version)) continue;
+        await client.query(migration.sql);
+        await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())", [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Drops the driver's schema and everything in it (tests only). */
+  async dropSchema(): Promise<void> {
+    if (this.schema === "public") throw new Error("refusing to drop the public schema");
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+}
+
+const PREPARED_LIMIT = 500;
+const compiled = new Map<string, { name: string; text: string }>();
+
+/** `?` → `$n`, once per distinct statement; the name makes pg prepare it once per connection. */
+function compile(sql: string): { name: string | undefined; text: string } {
+  const cached = compiled.get(sql);
+  if (cached !== undefined) return cached;
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  // Filter combinations make many distinct list queries; only the first few hundred
+  // statements are kept prepared, the rest are sent as plain queries.
+  if (compiled.size >= PREPARED_LIMIT) return { name: undefined, text };
+  const entry = { name: `rl_${compiled.size + 1}`, text };
+  compiled.set(sql, entry);
+  return entry;
+}
+
+function query<T>(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined) {
+  const { name, text } = compile(sql);
+  return target.query<T & pg.QueryResultRow>({ name, text, values: params as unknown[] | undefined });
+}

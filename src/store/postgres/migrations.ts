@@ -1,0 +1,167 @@
+import type { Migration } from "../executor.js";
+
+/** Forward-only migrations for the PostgreSQL backend. Never edit a released migration: add the next number. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+CREATE TABLE organizations (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL REFERENCES organizations(id),
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'write', 'read')),
+  is_superuser BOOLEAN NOT NULL DEFAULT false,
+  prefix TEXT NOT NULL UNIQUE,
+  secret_hash TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  last_used_at TIMESTAMPTZ,
+  revoked_at TIMESTAMPTZ
+);
+CREATE INDEX api_keys_org ON api_keys (organization_id, created_at, id);
+
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL REFERENCES organizations(id),
+  name TEXT NOT NULL,
+  metadata JSONB NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  last_stop_reason TEXT,
+  last_run_completion TIMESTAMPTZ,
+  last_run_duration_ms BIGINT
+);
+CREATE INDEX agents_org_created ON agents (organization_id, created_at, id);
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  organization_id TEXT NOT NULL REFERENCES organizations(id),
+  agent_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('created', 'running', 'completed', 'failed', 'cancelled')),
+  stop_reason TEXT,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  completed_at TIMESTAMPTZ,
+  background BOOLEAN NOT NULL DEFAULT false,
+  metadata JSONB NOT NULL,
+  request_config JSONB,
+  conversation_id TEXT,
+  project_id TEXT,
+  base_template_id TEXT,
+  callback_url TEXT,
+  callback_sent_at TIMESTAMPTZ,
+  callback_status_code INTEGER,
+  callback_error TEXT,
+  ttft_ns BIGINT,
+  total_duration_ns BIGINT,
+  started_at TIMESTAMPTZ,
+  last_heartbeat_at TIMESTAMPTZ,
+  cancel_requested_at TIMESTAMPTZ,
+  error JSONB,
+  tags JSONB NOT NULL,
+  idempotency_key TEXT,
+  request_hash TEXT,
+  ttl_s INTEGER,
+  max_duration_s INTEGER,
+  heartbeat_timeout_s INTEGER,
+  deleted_at TIMESTAMPTZ,
+  last_seq_id BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_org_created ON runs (organization_id, created_at, id);
+CREATE INDEX runs_org_agent_created ON runs (organization_id, agent_id, created_at, id);
+CREATE INDEX runs_org_status_created ON runs (organization_id, status, created_at, id);
+CREATE INDEX runs_org_conversation_created ON runs (organization_id, conversation_id, created_at, id) WHERE conversation_id IS NOT NULL;
+CREATE INDEX runs_active ON runs (organization_id, created_at, id) WHERE status IN ('created', 'running');
+CREATE INDEX runs_active_all ON runs (status, created_at) WHERE status IN ('created', 'running');
+CREATE UNIQUE INDEX runs_idempotency ON runs (organization_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE run_metrics (
+  id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  organization_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  project_id TEXT,
+  base_template_id TEXT,
+  run_start_ns BIGINT NOT NULL,
+  run_ns BIGINT,
+  num_steps INTEGER NOT NULL DEFAULT 0,
+  tools_used JSONB NOT NULL,
+  prompt_tokens BIGINT NOT NULL DEFAULT 0,
+  completion_tokens BIGINT NOT NULL DEFAULT 0,
+  total_tokens BIGINT NOT NULL DEFAULT 0,
+  cached_input_tokens BIGINT,
+  cache_write_tokens BIGINT,
+  reasoning_tokens BIGINT
+);
+
+CREATE TABLE steps (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  agent_id TEXT NOT NULL,
+  organization_id TEXT NOT NULL,
+  project_id TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'success', 'failed', 'cancelled')),
+  stop_reason TEXT,
+  provider_name TEXT,
+  provider_category TEXT,
+  provider_id TEXT,
+  model TEXT,
+  model_endpoint TEXT,
+  model_handle TEXT,
+  context_window_limit INTEGER,
+  prompt_tokens BIGINT NOT NULL DEFAULT 0,
+  completion_tokens BIGINT NOT NULL DEFAULT 0,
+  total_tokens BIGINT NOT NULL DEFAULT 0,
+  cached_input_tokens BIGINT,
+  cache_write_tokens BIGINT,
+  reasoning_tokens BIGINT,
+  prompt_tokens_details JSONB,
+  completion_tokens_details JSONB,
+  error_type TEXT,
+  error_data JSONB,
+  feedback TEXT CHECK (feedback IN ('positive', 'negative')),
+  tags JSONB NOT NULL,
+  trace_id TEXT,
+  request_id TEXT,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  llm_request_start_ns BIGINT,
+  llm_request_ns BIGINT,
+  tool_execution_ns BIGINT,
+  step_start_ns BIGINT,
+  step_ns BIGINT
+);
+CREATE INDEX steps_run_created ON steps (run_id, created_at, id);
+CREATE INDEX steps_org_created ON steps (organization_id, created_at, id);
+CREATE INDEX steps_org_agent_created ON steps (organization_id, agent_id, created_at, id);
+
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step_id TEXT,
+  agent_id TEXT NOT NULL,
+  organization_id TEXT NOT NULL,
+  sequence_id BIGINT NOT NULL,
+  message_type TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  body JSONB NOT NULL
+);
+CREATE UNIQUE INDEX messages_run_sequence ON messages (run_id, sequence_id);
+
+CREATE TABLE run_events (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq_id BIGINT NOT NULL,
+  organization_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  event JSONB NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (run_id, seq_id)
+);
+`,
+  },
+];

@@ -1,0 +1,32 @@
+import type { Dialect, Executor } from "./executor.js";
+import { AgentRepo } from "./repos/agents.js";
+import { ApiKeyRepo } from "./repos/api-keys.js";
+import { MessageRepo } from "./repos/messages.js";
+import { OrganizationRepo } from "./repos/organizations.js";
+import { RunEventRepo } from "./repos/run-events.js";
+import { RunMetricsRepo } from "./repos/run-metrics.js";
+import { RunRepo } from "./repos/runs.js";
+import { StepRepo } from "./repos/steps.js";
+
+/** Every table's repository, bound to one executor (the pool, or one transaction). */
+export class Repos {
+  readonly organizations: OrganizationRepo;
+  readonly apiKeys: ApiKeyRepo;
+  readonly agents: AgentRepo;
+  readonly runs: RunRepo;
+  readonly metrics: RunMetricsRepo;
+  readonly steps: StepRepo;
+  readonly messages: MessageRepo;
+  readonly events: RunEventRepo;
+
+  constructor(db: Executor, dialect: Dialect) {
+    this.organizations = new OrganizationRepo(db);
+    this.apiKeys = new ApiKeyRepo(db);
+    this.agents = new AgentRepo(db);
+    this.runs = new RunRepo(db, dialect);
+    this.metrics = new RunMetricsRepo(db);
+    this.steps = new StepRepo(db, dialect);
+    this.messages = new MessageRepo(db);
+    this.events = new RunEventRepo(db);
+  }
+}

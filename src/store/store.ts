@@ -1,0 +1,57 @@
+/**
+ * The store contract: repositories over one database, and transactions that group writes.
+ * Two backends implement it — SQLite (embedded default) and PostgreSQL — behind the same
+ * SQL; `openStore` picks one from a URL.
+ */
+import { resolve } from "node:path";
+import type { DialectName, Driver } from "./executor.js";
+import { PostgresDriver } from "./postgres/driver.js";
+import { Repos } from "./repos.js";
+import { SqliteDriver } from "./sqlite/driver.js";
+
+export class Store {
+  /** Repositories outside any transaction, for reads. */
+  readonly read: Repos;
+
+  constructor(readonly driver: Driver) {
+    this.read = new Repos(driver, driver.dialect);
+  }
+
+  get dialect(): DialectName {
+    return this.driver.dialect.name;
+  }
+
+  /** Runs `fn` in one transaction: every write in it lands, or none does. */
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return this.driver.transaction((executor) => fn(new Repos(executor, this.driver.dialect)));
+  }
+
+  migrate(): Promise<void> {
+    return this.driver.migrate();
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}
+
+/**
+ * Opens a store on a URL without migrating it:
+ * - `sqlite:./data/runledger.db`, `sqlite:///abs/path.db`, `sqlite::memory:`
+ * - `postgres://user@host:5432/db` (or `postgresql://`), with an optional `?schema=name`
+ */
+export function openStore(url: string, options: { poolSize?: number } = {}): Store {
+  if (url.startsWith("sqlite:")) {
+    let path = url.slice("sqlite:".length);
+    if (path.startsWith("//")) path = path.slice(2);
+    if (path === "" ) throw new Error(`sqlite URL '${url}' names no file; use sqlite:./data/runledger.db or sqlite::memory:`);
+    return new Store(new SqliteDriver(path === ":memory:" ? ":memory:" : resolve(path)));
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get("schema") ?? undefined;
+    parsed.searchParams.delete("schema");
+    return new Store(new PostgresDriver({ connectionString: parsed.toString(), schema, poolSize: options.poolSize }));
+  }
+  throw new Error(`unsupported database URL '${url}': expected sqlite:<path> or postgres://…`);
+}
