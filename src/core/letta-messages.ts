@@ -3,7 +3,6 @@
  * this shape; the ledger validates the fields each type requires and stores the body as
  * given, adding id, run_id, date and seq_id.
  */
-import { InvalidArgumentError } from "./errors.js";
 import { isId } from "./ids.js";
 
 export const MESSAGE_TYPES = [

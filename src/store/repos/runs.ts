@@ -1,4 +1,4 @@
-import type { RunStatus, StopReason } from "../../core/run-lifecycle.js";
+import { RUN_STATUSES, type RunStatus, type StopReason } from "../../core/run-lifecycle.js";
 import type { JsonObject, Run, RunError } from "../../core/model.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { applyOrder, planPage, type PageRequest } from "../pagination.js";
@@ -181,9 +181,12 @@ export class RunRepo {
       else add(`r.agent_id IN (${placeholders(filter.agent_ids.length)})`, ...filter.agent_ids);
     }
     if (filter.statuses !== undefined) {
-      if (filter.statuses.length === 0) conditions.push("1 = 0");
-      else if (filter.statuses.length === 1) add("r.status = ?", filter.statuses[0]!);
-      else add(`r.status IN (${placeholders(filter.statuses.length)})`, ...filter.statuses);
+      // Statuses are a closed set, written as literals so the planners can match the
+      // partial index of active runs (a bound parameter never matches a partial index).
+      const statuses = RUN_STATUSES.filter((s) => filter.statuses!.includes(s));
+      if (statuses.length === 0) conditions.push("1 = 0");
+      else if (statuses.length === 1) conditions.push(`r.status = '${statuses[0]!}'`);
+      else conditions.push(`r.status IN (${statuses.map((s) => `'${s}'`).join(", ")})`);
     }
     if (filter.background !== undefined) add("r.background = ?", filter.background);
     if (filter.stop_reason !== undefined) add("r.stop_reason = ?", filter.stop_reason);

@@ -85,13 +85,17 @@ export class StepRepo {
   }
 
   async list(organizationId: string, filter: StepFilter, page: PageRequest): Promise<Step[]> {
-    const conditions = ["s.organization_id = ?", "r.deleted_at IS NULL"];
-    const params: SqlParam[] = [organizationId];
+    const conditions: string[] = [];
+    const params: SqlParam[] = [];
     const add = (sql: string, ...values: SqlParam[]) => {
       conditions.push(sql);
       params.push(...values);
     };
-    if (filter.run_id !== undefined) add("s.run_id = ?", filter.run_id);
+    // One run's steps are found through its run_id index; the organization is checked on
+    // the run row, which the join reads by primary key anyway.
+    if (filter.run_id !== undefined) add("s.run_id = ? AND r.organization_id = ?", filter.run_id, organizationId);
+    else add("s.organization_id = ?", organizationId);
+    conditions.push("r.deleted_at IS NULL");
     if (filter.agent_id !== undefined) add("s.agent_id = ?", filter.agent_id);
     if (filter.model !== undefined) add("s.model = ?", filter.model);
     if (filter.feedback !== undefined) add("s.feedback = ?", filter.feedback);

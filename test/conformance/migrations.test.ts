@@ -1,0 +1,55 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { openLedger } from "../../src/ledger.js";
+import { POSTGRES_MIGRATIONS } from "../../src/store/postgres/migrations.js";
+import { SQLITE_MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
+
+const run = promisify(execFile);
+const child = join(import.meta.dirname, "../support/migrate-child.ts");
+const tsx = join(import.meta.dirname, "../../node_modules/.bin/tsx");
+
+/** Several processes open the same empty database at once; each migration must land exactly once. */
+async function migrateConcurrently(url: string, processes: number): Promise<void> {
+  await Promise.all(Array.from({ length: processes }, () => run(tsx, [child, url], { timeout: 60_000 })));
+}
+
+describe("migrations", () => {
+  const dir = mkdtempSync(join(tmpdir(), "runledger-migrate-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("per dialect are numbered 1, 2, 3… with no gaps, and both dialects have the same versions", () => {
+    for (const list of [SQLITE_MIGRATIONS, POSTGRES_MIGRATIONS]) expect(list.map((m) => m.version)).toEqual(list.map((_, i) => i + 1));
+    expect(SQLITE_MIGRATIONS.map((m) => m.name)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.name));
+  });
+
+  it("four processes migrating one SQLite file at once leave one intact schema", async () => {
+    const url = `sqlite:${join(dir, "race.db")}`;
+    await migrateConcurrently(url, 4);
+    const ledger = await openLedger({ url });
+    const rows = await ledger.store.driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+    expect(rows.map((r) => Number(r.version))).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
+    const org = await ledger.organizations.createTrusted("after the race");
+    expect(org.id).toMatch(/^org-/);
+    await ledger.close();
+  });
+
+  it.skipIf(!BACKENDS[1]!.available)("four processes migrating one PostgreSQL schema at once leave one intact schema", async () => {
+    const schema = uniqueSchema();
+    const url = `${POSTGRES_URL}?schema=${schema}`;
+    await migrateConcurrently(url, 4);
+    const ledger = await openLedger({ url });
+    try {
+      const rows = await ledger.store.driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+      expect(rows.map((r) => Number(r.version))).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+      expect((await ledger.organizations.createTrusted("after the race")).id).toMatch(/^org-/);
+    } finally {
+      await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      await ledger.close();
+    }
+  });
+});
