@@ -1,23 +1,31 @@
+#!/usr/bin/env node
 /**
- * `npm start`: opens the ledger on DATABASE_URL (default: SQLite under ./data), bootstraps
- * the first organization and admin key on an empty database, and records one demo run so
- * the installation can be seen working.
+ * The runledger command. `runledger` or `runledger serve` starts the server; `runledger
+ * migrate` applies migrations and exits.
  */
-import { openLedger, DEFAULT_DATABASE_URL } from "./ledger.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { openLedger } from "./ledger.js";
+import { serve } from "./serve.js";
 
-const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-const ledger = await openLedger({ url });
-const boot = await ledger.apiKeys.bootstrap(process.env.RUNLEDGER_ADMIN_KEY);
-if (boot !== undefined && process.env.RUNLEDGER_ADMIN_KEY === undefined) {
-  console.log(`created organization ${boot.organization.id} and its admin key (shown once): ${boot.key.key}`);
+async function main(argv: string[]): Promise<void> {
+  const [command = "serve", ...rest] = argv[0]?.startsWith("-") ? ["serve", ...argv] : argv;
+  switch (command) {
+    case "serve":
+      await serve(loadConfig(rest));
+      return;
+    case "migrate": {
+      const config = loadConfig(rest);
+      const ledger = await openLedger({ url: config.databaseUrl });
+      await ledger.close();
+      console.log(`migrated ${config.databaseUrl}`);
+      return;
+    }
+    default:
+      throw new ConfigError(`unknown command '${command}'; commands: serve, migrate`);
+  }
 }
-const orgs = await ledger.store.read.organizations.list();
-const actor = { organization_id: orgs[0]!.id, role: "write" as const };
-const agent = await ledger.agents.create(actor, { name: "demo agent" });
-const run = await ledger.runs.create(actor, { agent_id: agent.id });
-await ledger.runs.update(actor, run.id, { status: "running" });
-await ledger.steps.record(actor, run.id, { status: "success", model: "demo", prompt_tokens: 12, completion_tokens: 3 });
-await ledger.messages.append(actor, run.id, [{ message_type: "assistant_message", content: "hello" }]);
-const done = await ledger.runs.update(actor, run.id, { status: "completed", stop_reason: "end_turn" });
-console.log(`ledger on ${url}: run ${done.id} ${done.status}, usage`, await ledger.runs.usage(actor, run.id));
-await ledger.close();
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `runledger: ${error.message}` : error);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -81,7 +81,10 @@ export class ApiKeyService {
     const stored = Buffer.from(key?.secret_hash ?? "0".repeat(64), "hex");
     if (key === undefined || !timingSafeEqual(presented, stored)) throw new UnauthenticatedError("the API key is not valid");
     if (key.revoked_at !== null) throw new UnauthenticatedError("the API key has been revoked");
-    await this.store.read.apiKeys.touch(key.id, nowIso());
+    // last_used_at is kept to the minute: one write per key per minute, not per request.
+    if (key.last_used_at === null || Date.now() - Date.parse(key.last_used_at) > 60_000) {
+      await this.store.transaction((tx) => tx.apiKeys.touch(key.id, nowIso()));
+    }
     return { organization_id: key.organization_id, role: key.role, api_key_id: key.id, superuser: key.is_superuser };
   }
 

@@ -1,0 +1,61 @@
+/**
+ * Server settings, from the environment and command-line flags (flags win). Every setting
+ * is documented in the README's configuration table.
+ */
+import { DEFAULT_DATABASE_URL } from "./ledger.js";
+import { DEFAULT_BODY_LIMIT } from "./http/server.js";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  adminKey: string | undefined;
+  logLevel: string;
+  bodyLimit: number;
+  poolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+const FLAGS: Record<string, keyof ServerConfig> = {
+  "--host": "host",
+  "--port": "port",
+  "--database-url": "databaseUrl",
+  "--log-level": "logLevel",
+};
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const raw: Record<string, string | undefined> = {
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    logLevel: env.LOG_LEVEL,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const key = FLAGS[flag];
+    if (key === undefined) throw new ConfigError(`unknown option '${arg}'; options: ${Object.keys(FLAGS).join(", ")}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    raw[key] = value;
+  }
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  const logLevel = raw.logLevel ?? "info";
+  if (!levels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(", ")}`);
+  return {
+    host: raw.host ?? "127.0.0.1",
+    port: integer("PORT", raw.port ?? "8283", 0, 65535),
+    databaseUrl: raw.databaseUrl ?? DEFAULT_DATABASE_URL,
+    adminKey: env.RUNLEDGER_ADMIN_KEY || undefined,
+    logLevel,
+    bodyLimit: integer("RUNLEDGER_BODY_LIMIT", env.RUNLEDGER_BODY_LIMIT ?? String(DEFAULT_BODY_LIMIT), 1024, 1024 ** 3),
+    poolSize: integer("RUNLEDGER_DB_POOL_SIZE", env.RUNLEDGER_DB_POOL_SIZE ?? "10", 1, 1000),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The one place errors become HTTP responses: `{"detail": …, "code": …}`. Domain errors map
+ * by code; schema violations are 422 with one problem per field; anything unexpected is
+ * logged and answered with a generic 500 (every 500 is a bug).
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type ErrorCode, LedgerError } from "../core/errors.js";
+
+const STATUS: { readonly [code in ErrorCode]: number } = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  INVALID_TRANSITION: 409,
+  CONFLICT: 409,
+};
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+function describe(context: string | undefined, issue: ValidationIssue): string {
+  const path = issue.instancePath.replace(/^\//, "").replace(/\//g, ".");
+  const where = [context, path].filter(Boolean).join(".") || "request";
+  switch (issue.keyword) {
+    case "additionalProperties":
+      return `${where}: unknown field '${String(issue.params.additionalProperty)}'`;
+    case "enum":
+      return `${where} must be one of ${(issue.params.allowedValues as unknown[]).join(", ")}`;
+    case "required":
+      return `${where}: missing required field '${String(issue.params.missingProperty)}'`;
+    default:
+      return `${where} ${issue.message ?? "is invalid"}`;
+  }
+}
+
+export function sendError(reply: FastifyReply, status: number, code: string, detail: string, problems?: readonly string[]): FastifyReply {
+  // Letta's client retries 409s unless told not to; no retry can fix these.
+  if (status === 409) reply.header("x-should-retry", "false");
+  return reply.code(status).send(problems === undefined ? { detail, code } : { detail, code, problems });
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof LedgerError) {
+      return sendError(reply, STATUS[error.code], error.code, error.message, error.problems);
+    }
+    if (error.validation) {
+      const problems = (error.validation as ValidationIssue[]).map((issue) => describe(error.validationContext, issue));
+      return sendError(reply, 422, "VALIDATION_ERROR", `invalid request: ${problems.join("; ")}`, problems);
+    }
+    switch (error.code) {
+      case "FST_ERR_CTP_BODY_TOO_LARGE":
+        return sendError(reply, 413, "PAYLOAD_TOO_LARGE", `the request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`);
+      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+        return sendError(reply, 415, "UNSUPPORTED_MEDIA_TYPE", "send request bodies as application/json");
+      case "FST_ERR_CTP_INVALID_JSON_BODY":
+      case "FST_ERR_CTP_EMPTY_JSON_BODY":
+        return sendError(reply, 400, "MALFORMED_JSON", `the request body is not valid JSON: ${error.message}`);
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, error.statusCode, "BAD_REQUEST", error.message);
+    }
+    request.log.error({ err: error }, "unhandled error");
+    return sendError(reply, 500, "INTERNAL", `internal error (request ${request.id}); it has been logged`);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}; see /openapi.json for the API`),
+  );
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from "fastify";
+import { type Static, Type } from "typebox";
+import type { Ledger } from "../../ledger.js";
+import { AgentCreateBody, AgentListQuery, AgentUpdateBody } from "../schemas/agents.js";
+import { errorResponses } from "../schemas/common.js";
+
+const AgentParams = Type.Object({ agent_id: Type.String({ description: "agent-<uuid v4>" }) });
+type AgentParams = Static<typeof AgentParams>;
+const tags = ["agents"];
+
+/** The minimal agent registry that runs belong to. */
+export function agentRoutes(ledger: Ledger) {
+  return async (app: FastifyInstance) => {
+    app.post<{ Body: Static<typeof AgentCreateBody> }>(
+      "/v1/agents",
+      { schema: { tags, summary: "Register an agent", body: AgentCreateBody, response: { 201: Type.Ref("Agent"), ...errorResponses } } },
+      async (request, reply) => reply.code(201).send(await ledger.agents.create(request.actor, request.body)),
+    );
+
+    app.get<{ Querystring: Static<typeof AgentListQuery> }>(
+      "/v1/agents/",
+      { schema: { tags, summary: "List agents, oldest first by default", querystring: AgentListQuery, response: { 200: Type.Array(Type.Ref("Agent")), ...errorResponses } } },
+      (request) => ledger.agents.list(request.actor, request.query),
+    );
+
+    app.get<{ Params: AgentParams }>(
+      "/v1/agents/:agent_id",
+      { schema: { tags, summary: "Retrieve an agent", params: AgentParams, response: { 200: Type.Ref("Agent"), ...errorResponses } } },
+      (request) => ledger.agents.get(request.actor, request.params.agent_id),
+    );
+
+    app.patch<{ Params: AgentParams; Body: Static<typeof AgentUpdateBody> }>(
+      "/v1/agents/:agent_id",
+      {
+        schema: { tags, summary: "Rename an agent or merge its metadata", params: AgentParams, body: AgentUpdateBody, response: { 200: Type.Ref("Agent"), ...errorResponses } },
+      },
+      (request) => ledger.agents.update(request.actor, request.params.agent_id, request.body ?? {}),
+    );
+
+    app.delete<{ Params: AgentParams }>(
+      "/v1/agents/:agent_id",
+      { schema: { tags, summary: "Delete an agent and all of its runs", params: AgentParams, response: { 204: Type.Null(), ...errorResponses } } },
+      async (request, reply) => {
+        await ledger.agents.delete(request.actor, request.params.agent_id);
+        return reply.code(204).send();
+      },
+    );
+  };
+}

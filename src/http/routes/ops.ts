@@ -1,0 +1,31 @@
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import type { Ledger } from "../../ledger.js";
+import { sendError } from "../errors.js";
+
+const Status = Type.Object({ status: Type.String() });
+
+/** Liveness, readiness and the API description; no key needed. */
+export function opsRoutes(ledger: Ledger) {
+  return async (app: FastifyInstance) => {
+    app.get("/healthz", { schema: { tags: ["operations"], summary: "The process is up", security: [], response: { 200: Status } } }, async () => ({
+      status: "ok",
+    }));
+
+    app.get(
+      "/readyz",
+      { schema: { tags: ["operations"], summary: "The database answers", security: [], response: { 200: Status, 503: Type.Ref("Error") } } },
+      async (request, reply) => {
+        try {
+          await ledger.store.driver.get("SELECT 1 AS ok");
+          return { status: "ready" };
+        } catch (error) {
+          request.log.warn({ err: error }, "readiness check failed");
+          return sendError(reply, 503, "UNAVAILABLE", "the database does not answer");
+        }
+      },
+    );
+
+    app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  };
+}

@@ -1,0 +1,46 @@
+/** Schema building blocks shared by every route. */
+import { type TSchema, Type } from "typebox";
+import type { JsonObject as JsonObjectValue } from "../../core/model.js";
+import { LIMITS } from "../../core/validate.js";
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Timestamp = Type.String({ format: "date-time", description: "ISO 8601 UTC timestamp" });
+export const NullableTimestamp = Nullable(Timestamp);
+
+export const id = (prefix: string) =>
+  Type.String({ description: `${prefix}-<uuid v4>`, examples: [`${prefix}-123e4567-e89b-42d3-a456-426614174000`] });
+
+export const JsonObject = Type.Unsafe<JsonObjectValue>({ type: "object", additionalProperties: true, description: "Any JSON object" });
+
+export const Tags = Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.tag }), { maxItems: LIMITS.tags });
+
+export const ErrorBody = Type.Object(
+  {
+    detail: Type.String({ description: "What went wrong and how to fix it" }),
+    code: Type.String({ description: "Machine-readable code, e.g. NOT_FOUND, INVALID_TRANSITION" }),
+    problems: Type.Optional(Type.Array(Type.String(), { description: "One entry per invalid field" })),
+  },
+  { $id: "Error" },
+);
+
+/** The responses every authenticated route can give besides its success. */
+export const errorResponses = {
+  400: Type.Ref("Error"),
+  401: Type.Ref("Error"),
+  403: Type.Ref("Error"),
+  404: Type.Ref("Error"),
+  409: Type.Ref("Error"),
+  413: Type.Ref("Error"),
+  422: Type.Ref("Error"),
+};
+
+export const PageQuery = {
+  before: Type.Optional(Type.String({ description: "Return the page immediately before this item, in the requested order" })),
+  after: Type.Optional(Type.String({ description: "Return the items after this item, in the requested order" })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageMax, description: `Page size (default ${LIMITS.pageDefault})` })),
+  order: Type.Optional(Type.Union([Type.Literal("asc"), Type.Literal("desc")])),
+};
+
+export const StringEnum = <T extends string>(values: readonly T[], options: object = {}) =>
+  Type.Unsafe<T>({ type: "string", enum: [...values], ...options });

@@ -1,0 +1,127 @@
+/**
+ * Assembles the HTTP server: Fastify with JSON schemas on every route (the same schemas
+ * generate /openapi.json), bearer-key auth on /v1, request ids, and the one error mapper.
+ * Routes only translate HTTP to service calls; all logic lives in the services.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { randomUUID } from "node:crypto";
+import type { Actor } from "../core/model.js";
+import type { Ledger } from "../ledger.js";
+import { Authenticator } from "./auth.js";
+import { installErrorHandling } from "./errors.js";
+import { adminRoutes } from "./routes/admin.js";
+import { agentRoutes } from "./routes/agents.js";
+import { opsRoutes } from "./routes/ops.js";
+import { runReadRoutes } from "./routes/run-reads.js";
+import { runWriteRoutes } from "./routes/run-writes.js";
+import { stepRoutes } from "./routes/steps.js";
+import { Agent } from "./schemas/agents.js";
+import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
+import { ErrorBody } from "./schemas/common.js";
+import { LettaMessage } from "./schemas/messages.js";
+import { Run, RunMetrics, Usage } from "./schemas/runs.js";
+import { Step, StepMetrics } from "./schemas/steps.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export interface ServerOptions {
+  ledger: Ledger;
+  /** A pino logger, or false for none (tests). */
+  logger?: FastifyBaseLogger | boolean;
+  bodyLimit?: number;
+  /** How long a verified API key is trusted without asking the database again. */
+  authCacheMs?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs"];
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
+  });
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  installErrorHandling(app);
+  installJsonParser(app);
+
+  for (const schema of [ErrorBody, Run, RunMetrics, Usage, Step, StepMetrics, LettaMessage, Agent, ApiKey, CreatedApiKey, Organization]) {
+    app.addSchema(schema);
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "runledger",
+        version: "1",
+        description: "Run tracking for AI agents, compatible with the Letta run API.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "An API key: rlk_…" } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  const auth = new Authenticator(options.ledger.apiKeys, options.authCacheMs);
+  app.decorateRequest("actor", null as unknown as Actor);
+  app.addHook("preValidation", async (request) => {
+    dropEmptyQueryValues(request.query);
+  });
+  app.addHook("preHandler", async (request) => {
+    const path = request.routeOptions.url ?? request.url;
+    if (PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return;
+    request.actor = await auth.actorFor(request);
+  });
+
+  const ledger = options.ledger;
+  await app.register(opsRoutes(ledger));
+  await app.register(runReadRoutes(ledger));
+  await app.register(runWriteRoutes(ledger));
+  await app.register(stepRoutes(ledger));
+  await app.register(agentRoutes(ledger));
+  await app.register(adminRoutes(ledger, auth));
+  return app;
+}
+
+/** Letta's client sends a null query value as an empty `key=`; that means "not given". */
+function dropEmptyQueryValues(query: unknown): void {
+  if (query === null || typeof query !== "object") return;
+  const record = query as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if (value === "") delete record[key];
+    else if (Array.isArray(value)) {
+      const kept = value.filter((v) => v !== "");
+      if (kept.length === 0) delete record[key];
+      else record[key] = kept;
+    }
+  }
+}
+
+/** JSON bodies as Fastify parses them, except that an empty body means "no body" (POST …/cancel with a JSON content type). */
+function installJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") {
+      done(null, undefined);
+      return;
+    }
+    parse(request, text, done);
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * Runs the server until SIGTERM or SIGINT, then stops taking connections, lets in-flight
+ * requests finish and closes the database.
+ */
+import type { FastifyInstance } from "fastify";
+import type { ServerConfig } from "./config.js";
+import { buildServer } from "./http/server.js";
+import { openLedger } from "./ledger.js";
+
+export async function serve(config: ServerConfig): Promise<FastifyInstance> {
+  const ledger = await openLedger({ url: config.databaseUrl, poolSize: config.poolSize });
+  const app = await buildServer({ ledger, logger: { level: config.logLevel } as never, bodyLimit: config.bodyLimit });
+  const boot = await ledger.apiKeys.bootstrap(config.adminKey);
+  if (boot !== undefined) {
+    app.log.info({ organization_id: boot.organization.id, api_key_id: boot.key.id }, "created the default organization and its superuser admin key");
+    if (config.adminKey === undefined) {
+      // Printed once, on the console, never logged as a field: the database keeps only its hash.
+      process.stdout.write(`\nrunledger admin API key (shown once, store it now):\n\n  ${boot.key.key}\n\n`);
+    }
+  }
+  app.addHook("onClose", async () => {
+    await ledger.close();
+  });
+  await app.listen({ host: config.host, port: config.port });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  return app;
+}
