@@ -6,6 +6,8 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { Ajv } from "ajv";
+import addFormatsPlugin from "ajv-formats";
 import { randomUUID } from "node:crypto";
 import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
@@ -28,6 +30,10 @@ declare module "fastify" {
   interface FastifyRequest {
     actor: Actor;
   }
+  interface FastifyInstance {
+    /** Every route as registered: method, URL pattern, and whether the API description hides it. */
+    routeTable: { method: string; url: string; hidden: boolean }[];
+  }
 }
 
 export interface ServerOptions {
@@ -38,6 +44,8 @@ export interface ServerOptions {
   /** How long a verified API key is trusted without asking the database again. */
   authCacheMs?: number;
 }
+
+const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs"];
@@ -51,13 +59,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: true } },
   });
+  installValidators(app);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
   installErrorHandling(app);
   installJsonParser(app);
+  app.decorate("routeTable", []);
+  app.addHook("onRoute", (route) => {
+    const hidden = route.url.startsWith("/docs") || (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url, hidden });
+  });
 
   for (const schema of [ErrorBody, Run, RunMetrics, Usage, Step, StepMetrics, LettaMessage, Agent, ApiKey, CreatedApiKey, Organization]) {
     app.addSchema(schema);
@@ -98,6 +111,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   return app;
 }
 
+/**
+ * Query strings, path parameters and headers arrive as text, so they are coerced to the
+ * schema's types (and a lone value to an array: `statuses=a` is `["a"]`). Bodies are JSON
+ * and are taken exactly as sent: a string where an array belongs is an error, not an array.
+ */
+function installValidators(app: FastifyInstance): void {
+  const options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false } as const;
+  const coercing = addFormats(new Ajv({ ...options, coerceTypes: "array" }));
+  const exact = addFormats(new Ajv({ ...options, coerceTypes: false }));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? exact : coercing).compile(schema));
+}
+
 /** Letta's client sends a null query value as an empty `key=`; that means "not given". */
 function dropEmptyQueryValues(query: unknown): void {
   if (query === null || typeof query !== "object") return;
@@ -122,6 +147,6 @@ function installJsonParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parse(request, text, done);
+    void parse(request, text, done);
   });
 }
