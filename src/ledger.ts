@@ -5,10 +5,13 @@
  *   const ledger = await openLedger({ url: "sqlite:./data/runledger.db" });
  *   const run = await ledger.runs.create(actor, { agent_id });
  */
+import { EventBus } from "./events/bus.js";
+import { PostgresListener } from "./events/postgres-listener.js";
 import { AgentService } from "./services/agents.js";
 import { ApiKeyService } from "./services/api-keys.js";
 import { MessageService } from "./services/messages.js";
 import { OrganizationService } from "./services/organizations.js";
+import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
 import { openStore, type Store } from "./store/store.js";
@@ -22,6 +25,13 @@ export interface LedgerOptions {
   poolSize?: number;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * On PostgreSQL, LISTEN for other processes' writes so live followers here see them
+   * (default true). Without it, followers see only this process's writes live.
+   */
+  listen?: boolean;
+  /** Where background faults (a dropped LISTEN connection) are reported. */
+  onError?: (error: unknown) => void;
 }
 
 export interface Ledger {
@@ -32,6 +42,9 @@ export interface Ledger {
   readonly runs: RunService;
   readonly steps: StepService;
   readonly messages: MessageService;
+  readonly feeds: RunFeedService;
+  /** Notices of new run events, for live followers in this process. */
+  readonly bus: EventBus;
   close(): Promise<void>;
 }
 
@@ -43,14 +56,33 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     await store.close();
     throw error;
   }
+  const bus = new EventBus();
+  let listener: PostgresListener | undefined;
+  if (store.dialect === "postgres" && options.listen !== false) {
+    listener = new PostgresListener(bus, { connectionString: store.driver.connectionString!, onError: options.onError });
+    try {
+      await listener.start();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } else {
+    // One process owns the database (or nobody listens): announce commits directly.
+    store.onCommit = (notices) => bus.publish(notices);
+  }
   return {
     store,
+    bus,
+    feeds: new RunFeedService(store, bus),
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),
     agents: new AgentService(store),
     runs: new RunService(store),
     steps: new StepService(store),
     messages: new MessageService(store),
-    close: () => store.close(),
+    async close() {
+      await listener?.stop();
+      await store.close();
+    },
   };
 }

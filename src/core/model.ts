@@ -173,6 +173,8 @@ export interface Usage {
 export type RunEventKind = "status" | "step" | "message" | "chunk";
 
 export interface RunEvent {
+  /** Position in the organization-wide feed; assigned when stored. */
+  id?: number;
   run_id: string;
   seq_id: number;
   kind: RunEventKind;

@@ -13,12 +13,14 @@ import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
+import { endOpenStreams } from "./sse.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { opsRoutes } from "./routes/ops.js";
 import { runReadRoutes } from "./routes/run-reads.js";
 import { runWriteRoutes } from "./routes/run-writes.js";
 import { stepRoutes } from "./routes/steps.js";
+import { streamRoutes } from "./routes/streams.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -43,6 +45,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** How long a verified API key is trusted without asking the database again. */
   authCacheMs?: number;
+  /** Keep-alive period of open event streams (default 20 s). */
+  pingIntervalMs?: number;
 }
 
 const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
@@ -101,6 +105,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.actor = await auth.actorFor(request);
   });
 
+  // Event streams never finish on their own: shutdown ends them so in-flight requests can drain.
+  app.addHook("preClose", async () => {
+    endOpenStreams(app.server);
+  });
+
   const ledger = options.ledger;
   await app.register(opsRoutes(ledger));
   await app.register(runReadRoutes(ledger));
@@ -108,6 +117,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(stepRoutes(ledger));
   await app.register(agentRoutes(ledger));
   await app.register(adminRoutes(ledger, auth));
+  await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
   return app;
 }
 

@@ -25,12 +25,24 @@ export interface Dialect {
   jsonArrayHasAll(column: string, count: number): string;
   /** Locks the selected rows until the transaction ends (no-op where writers are already serialized). */
   readonly forUpdate: string;
+  /**
+   * An expression: the timestamp in `column` plus `seconds` (an integer SQL expression),
+   * comparable with a bound ISO 8601 timestamp. NULL seconds make the whole expression NULL.
+   */
+  plusSeconds(column: string, seconds: string): string;
 }
 
 export interface Driver extends Executor {
   readonly dialect: Dialect;
+  /** For PostgreSQL, the server to open extra connections to (LISTEN); undefined for SQLite. */
+  readonly connectionString?: string;
   /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one connection held for its whole duration, outside any transaction, for
+   * session state such as advisory locks. A session whose `fn` throws is not reused.
+   */
+  withSession<T>(fn: (session: Executor) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe when several processes start at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
+import type { RunNotice } from "../events/notice.js";
 import type { Dialect, Executor } from "./executor.js";
 import { AgentRepo } from "./repos/agents.js";
 import { ApiKeyRepo } from "./repos/api-keys.js";
+import { LivenessRepo } from "./repos/liveness.js";
 import { MessageRepo } from "./repos/messages.js";
 import { OrganizationRepo } from "./repos/organizations.js";
 import { RunEventRepo } from "./repos/run-events.js";
@@ -18,6 +20,10 @@ export class Repos {
   readonly steps: StepRepo;
   readonly messages: MessageRepo;
   readonly events: RunEventRepo;
+  /** The reaper's view of active runs across organizations. */
+  readonly liveness: LivenessRepo;
+  /** Runs whose event logs grew in this transaction, announced once it commits. */
+  readonly notices: RunNotice[] = [];
 
   constructor(db: Executor, dialect: Dialect) {
     this.organizations = new OrganizationRepo(db);
@@ -27,6 +33,7 @@ export class Repos {
     this.metrics = new RunMetricsRepo(db);
     this.steps = new StepRepo(db, dialect);
     this.messages = new MessageRepo(db);
-    this.events = new RunEventRepo(db);
+    this.events = new RunEventRepo(db, dialect, this.notices);
+    this.liveness = new LivenessRepo(db, dialect);
   }
 }

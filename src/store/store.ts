@@ -4,6 +4,7 @@
  * SQL; `openStore` picks one from a URL.
  */
 import { resolve } from "node:path";
+import type { RunNotice } from "../events/notice.js";
 import type { DialectName, Driver } from "./executor.js";
 import { PostgresDriver } from "./postgres/driver.js";
 import { Repos } from "./repos.js";
@@ -21,9 +22,18 @@ export class Store {
     return this.driver.dialect.name;
   }
 
+  /** Called after each commit with the runs whose event logs grew in it. */
+  onCommit: ((notices: readonly RunNotice[]) => void) | undefined;
+
   /** Runs `fn` in one transaction: every write in it lands, or none does. */
-  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
-    return this.driver.transaction((executor) => fn(new Repos(executor, this.driver.dialect)));
+  async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    let repos: Repos | undefined;
+    const result = await this.driver.transaction((executor) => {
+      repos = new Repos(executor, this.driver.dialect);
+      return fn(repos);
+    });
+    if (repos !== undefined && repos.notices.length > 0) this.onCommit?.(repos.notices);
+    return result;
   }
 
   migrate(): Promise<void> {

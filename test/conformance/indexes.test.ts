@@ -51,7 +51,7 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
   "a run's steps": { index: /steps_run_created/, call: (r) => r.steps.list(ORG, { run_id: RUN }, PAGE) },
   "the organization's steps": { index: /steps_org_created/, call: (r) => r.steps.list(ORG, {}, PAGE) },
   "a run's messages": { index: /messages_run_sequence/, call: (r) => r.messages.list(RUN, undefined, { order: "asc", limit: 100, after: [0] }) },
-  "a run's events": { index: /run_events_pkey|sqlite_autoindex_run_events_1/, call: (r) => r.events.list(ORG, RUN, 0, 100) },
+  "a run's events": { index: /run_events_run_seq/, call: (r) => r.events.list(ORG, RUN, 0, 100) },
 };
 
 forEachBackend("indexes", (world) => {

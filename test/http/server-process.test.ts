@@ -49,8 +49,8 @@ describe("the server process", () => {
     const key = /^\s+(rlk_\S+)$/m.exec(first.stdout())?.[1];
     expect(key).toBeDefined();
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-    const agent = await (await fetch(`${first.baseUrl}/v1/agents`, { method: "POST", headers, body: JSON.stringify({ name: "a" }) })).json();
-    const run = await (await fetch(`${first.baseUrl}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ agent_id: agent.id }) })).json();
+    const agent = (await (await fetch(`${first.baseUrl}/v1/agents`, { method: "POST", headers, body: JSON.stringify({ name: "a" }) })).json()) as { id: string };
+    const run = (await (await fetch(`${first.baseUrl}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ agent_id: agent.id }) })).json()) as { id: string; status: string };
     expect(run.status).toBe("created");
     first.child.kill("SIGTERM");
     expect(await exited(first.child)).toBe(0);
@@ -61,7 +61,7 @@ describe("the server process", () => {
       expect(second.stdout()).not.toMatch(/rlk_/);
       const again = await fetch(`${second.baseUrl}/v1/runs/${run.id}`, { headers });
       expect(again.status).toBe(200);
-      expect((await again.json()).id).toBe(run.id);
+      expect(((await again.json()) as { id: string }).id).toBe(run.id);
     } finally {
       second.child.kill("SIGINT");
       expect(await exited(second.child)).toBe(0);

@@ -7,4 +7,5 @@ export const postgresDialect: Dialect = {
   jsonArrayHasAny: (column, count) => `jsonb_exists_any(${column}, ARRAY[${placeholders(count)}]::text[])`,
   jsonArrayHasAll: (column, count) => `jsonb_exists_all(${column}, ARRAY[${placeholders(count)}]::text[])`,
   forUpdate: " FOR UPDATE",
+  plusSeconds: (column, seconds) => `(${column} + make_interval(secs => ${seconds}))`,
 };

@@ -31,9 +31,11 @@ export class PostgresDriver implements Driver {
   readonly dialect = postgresDialect;
   private readonly pool: pg.Pool;
   private readonly schema: string;
+  readonly connectionString: string;
 
   constructor(private readonly options: PostgresOptions, private readonly migrations: readonly Migration[] = POSTGRES_MIGRATIONS) {
     this.schema = options.schema ?? "public";
+    this.connectionString = options.connectionString;
     if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid PostgreSQL schema name '${this.schema}'`);
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -79,6 +81,27 @@ export class PostgresDriver implements Driver {
       throw error;
     } finally {
       client.release(broken);
+    }
+  }
+
+  /** Holds one pooled connection while `fn` runs. */
+  async withSession<T>(fn: (session: Executor) => Promise<T>): Promise<T> {
+    // fn usually opens transactions too; with the only connection held they would wait forever.
+    if (this.pool.options.max < 2) throw new Error("a PostgreSQL session held beside transactions needs a pool of at least 2 connections");
+    const client = await this.pool.connect();
+    const session: Executor = {
+      all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
+      get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
+      run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
+    };
+    try {
+      const result = await fn(session);
+      client.release();
+      return result;
+    } catch (error) {
+      // The session may still hold what fn set up (an advisory lock, a setting): discard it.
+      client.release(true);
+      throw error;
     }
   }
 

@@ -63,6 +63,11 @@ export class SqliteDriver implements Driver {
     });
   }
 
+  /** One process holds one connection, so every caller already shares a single session. */
+  withSession<T>(fn: (session: Executor) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
   async migrate(): Promise<void> {
     await this.afterQueue(async () => {
       // BEGIN IMMEDIATE takes the write lock first, so a second process migrating the same

@@ -154,14 +154,16 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_run_sequence ON messages (run_id, sequence_id);
 
 CREATE TABLE run_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
   seq_id INTEGER NOT NULL,
   organization_id TEXT NOT NULL,
   kind TEXT NOT NULL,
   event TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq_id)
+  created_at TEXT NOT NULL
 );
+CREATE UNIQUE INDEX run_events_run_seq ON run_events (run_id, seq_id);
+CREATE INDEX run_events_org_id ON run_events (organization_id, id);
 `,
   },
 ];

@@ -1,0 +1,89 @@
+import { InvalidArgumentError } from "../core/errors.js";
+import { requireId } from "../core/ids.js";
+import type { Actor, JsonObject, RunEvent, RunEventKind } from "../core/model.js";
+import { ACTIVE_STATUSES, parseRunStatus, type RunStatus } from "../core/run-lifecycle.js";
+import { nowIso } from "../core/time.js";
+import { isPlainObject, LIMITS, optionalStringArray } from "../core/validate.js";
+import type { EventBus } from "../events/bus.js";
+import { type FollowOptions, followOrganization, followRun } from "../events/follow.js";
+import type { Store } from "../store/store.js";
+import { requireWriter } from "./access.js";
+import { runNotFound } from "./runs.js";
+import { inactiveRun } from "./steps.js";
+
+export interface OrganizationFeedQuery {
+  agent_ids?: readonly string[] | null;
+  statuses?: readonly RunStatus[] | null;
+  tags?: readonly string[] | null;
+}
+
+const CHUNKS_PER_BATCH = 1000;
+
+/** Live and replayable views of runs' event logs, and raw stream chunks from producers. */
+export class RunFeedService {
+  constructor(private readonly store: Store, readonly bus: EventBus) {}
+
+  /**
+   * The run's events after `afterSeq`, then live ones, until the run ends (the generator's
+   * return value is its final status) or `options.signal` aborts.
+   */
+  async followRun(
+    actor: Actor,
+    runId: string,
+    afterSeq: number,
+    options: FollowOptions & { kinds?: readonly RunEventKind[] },
+  ): Promise<AsyncGenerator<RunEvent, RunStatus | undefined>> {
+    requireId("run", runId);
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidArgumentError("the starting position must be a non-negative integer seq_id");
+    if ((await this.store.read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
+    return followRun(this.store, this.bus, actor.organization_id, runId, afterSeq, options);
+  }
+
+  /** The organization's events (of runs matching the filter) after event id `afterId`, or from now. */
+  followOrganization(actor: Actor, query: OrganizationFeedQuery, afterId: number | undefined, options: FollowOptions): AsyncGenerator<RunEvent, void> {
+    const agentIds = query.agent_ids?.map((id) => requireId("agent", id, "agent_id"));
+    const statuses = query.statuses?.map((s) => parseRunStatus(s, "statuses"));
+    const tags = optionalStringArray(query.tags, "tags", LIMITS.tags, LIMITS.tag);
+    if (afterId !== undefined && (!Number.isInteger(afterId) || afterId < 0)) {
+      throw new InvalidArgumentError("Last-Event-ID must be the non-negative integer id of an event from this feed");
+    }
+    return followOrganization(this.store, this.bus, actor.organization_id, { agent_ids: agentIds, statuses, tags }, afterId, options);
+  }
+
+  /**
+   * Appends raw stream chunks (token deltas in LettaMessage shape) to an active run's
+   * stream. They are streamed to followers and replayable, but are not stored as messages.
+   */
+  async appendChunks(actor: Actor, runId: string, chunks: readonly unknown[]): Promise<RunEvent[]> {
+    requireWriter(actor);
+    requireId("run", runId);
+    if (!Array.isArray(chunks) || chunks.length === 0) throw new InvalidArgumentError("chunks must be a non-empty array of objects");
+    if (chunks.length > CHUNKS_PER_BATCH) throw new InvalidArgumentError(`a batch holds at most ${CHUNKS_PER_BATCH} chunks`);
+    chunks.forEach((chunk, i) => {
+      if (!isPlainObject(chunk) || typeof chunk.message_type !== "string") {
+        throw new InvalidArgumentError(`chunks[${i}] must be an object with a message_type (e.g. assistant_message with partial content)`);
+      }
+      if (Buffer.byteLength(JSON.stringify(chunk)) > LIMITS.jsonBytes) throw new InvalidArgumentError(`chunks[${i}] is larger than ${LIMITS.jsonBytes} bytes`);
+    });
+    return this.store.transaction(async (tx) => {
+      const now = nowIso();
+      const locked = await tx.runs.update(
+        actor.organization_id,
+        runId,
+        { last_heartbeat_at: now, updated_at: now },
+        { fromStatuses: ACTIVE_STATUSES, events: chunks.length },
+      );
+      if (locked === undefined) throw await inactiveRun(tx, actor, runId, "stream chunks");
+      const first = locked.lastSeqId - chunks.length + 1;
+      const events: RunEvent[] = chunks.map((chunk, i) => ({
+        run_id: runId,
+        seq_id: first + i,
+        kind: "chunk",
+        created_at: now,
+        event: { ...(chunk as JsonObject), run_id: runId, seq_id: first + i },
+      }));
+      await tx.events.insertMany(actor.organization_id, events);
+      return events;
+    });
+  }
+}

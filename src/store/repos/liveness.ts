@@ -1,0 +1,78 @@
+/**
+ * The reaper's query: which active runs have outlived a liveness limit, and which one.
+ * A run's own ttl_s / max_duration_s / heartbeat_timeout_s wins over the server default;
+ * a NULL limit (no per-run value, check disabled on the server) propagates NULL through the
+ * date arithmetic and never matches. When several limits are past, the first of expired,
+ * timed_out, heartbeat_lost is reported: a run that never started is best described as
+ * expired, and a fixed duration limit is a firmer reason than a missed heartbeat.
+ */
+import type { Dialect, Executor, SqlParam } from "../executor.js";
+
+export type LivenessReason = "expired" | "timed_out" | "heartbeat_lost";
+
+/** Server-wide limits in whole seconds; null turns that check off for runs without their own. */
+export interface LivenessDefaults {
+  ttlS: number | null;
+  maxDurationS: number | null;
+  heartbeatTimeoutS: number | null;
+}
+
+export interface OverdueRun {
+  id: string;
+  organization_id: string;
+  reason: LivenessReason;
+  /** The limit that was passed, in seconds (the run's own or the server default). */
+  limit_s: number;
+}
+
+export class LivenessRepo {
+  constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
+
+  /** Up to `limit` overdue active runs across every organization, in no particular order. */
+  async overdue(now: string, defaults: LivenessDefaults, limit: number): Promise<OverdueRun[]> {
+    const { sql, params } = this.query(now, defaults, "");
+    const rows = await this.db.all(`${sql} LIMIT ?`, [...params, limit]);
+    return rows.map(toOverdue);
+  }
+
+  /** The same test for one run, for re-checking it under its row lock. */
+  async check(organizationId: string, id: string, now: string, defaults: LivenessDefaults): Promise<OverdueRun | undefined> {
+    const { sql, params } = this.query(now, defaults, " AND r.id = ? AND r.organization_id = ?");
+    const row = await this.db.get(sql, [...params, id, organizationId]);
+    return row && toOverdue(row);
+  }
+
+  private query(now: string, defaults: LivenessDefaults, where: string): { sql: string; params: SqlParam[] } {
+    const past = (column: string, seconds: string) => `${this.dialect.plusSeconds(column, seconds)} < ?`;
+    // Status literals, not parameters, so both planners match the partial index of active runs.
+    const sql = `SELECT id, organization_id, reason,
+         CASE reason WHEN 'expired' THEN ttl_s WHEN 'timed_out' THEN max_duration_s ELSE heartbeat_timeout_s END AS limit_s
+       FROM (
+         SELECT id, organization_id, ttl_s, max_duration_s, heartbeat_timeout_s,
+           CASE
+             WHEN status = 'created' AND ${past("created_at", "ttl_s")} THEN 'expired'
+             WHEN ${past("created_at", "max_duration_s")} THEN 'timed_out'
+             WHEN ${past("COALESCE(last_heartbeat_at, created_at)", "heartbeat_timeout_s")} THEN 'heartbeat_lost'
+           END AS reason
+         FROM (
+           SELECT r.id, r.organization_id, r.status, r.created_at, r.last_heartbeat_at,
+             COALESCE(r.ttl_s, CAST(? AS INTEGER)) AS ttl_s,
+             COALESCE(r.max_duration_s, CAST(? AS INTEGER)) AS max_duration_s,
+             COALESCE(r.heartbeat_timeout_s, CAST(? AS INTEGER)) AS heartbeat_timeout_s
+           FROM runs r
+           WHERE r.status IN ('created', 'running') AND r.deleted_at IS NULL${where}
+         ) active
+       ) due
+       WHERE reason IS NOT NULL`;
+    return { sql, params: [now, now, now, defaults.ttlS, defaults.maxDurationS, defaults.heartbeatTimeoutS] };
+  }
+}
+
+function toOverdue(row: Record<string, unknown>): OverdueRun {
+  return {
+    id: row.id as string,
+    organization_id: row.organization_id as string,
+    reason: row.reason as LivenessReason,
+    limit_s: Number(row.limit_s),
+  };
+}
