@@ -10,3 +10,6 @@ export type { StepInput, StepFinishInput, StepListQuery } from "./services/steps
 export type { MessageListQuery } from "./services/messages.js";
 export type { AgentCreateInput, AgentUpdateInput } from "./services/agents.js";
 export type { ApiKeyCreateInput } from "./services/api-keys.js";
+export { track, RunCancelledError, type TrackedRun, type TrackOptions, type TrackTarget } from "./client/track.js";
+export { RunledgerClient, HttpRequestError, type ClientOptions } from "./client/http-client.js";
+export { buildServer, type ServerOptions } from "./http/server.js";

@@ -45,6 +45,8 @@ export interface Ledger {
   readonly feeds: RunFeedService;
   /** Notices of new run events, for live followers in this process. */
   readonly bus: EventBus;
+  /** On PostgreSQL, the connection that hears other processes' writes. */
+  readonly listener: PostgresListener | undefined;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
   return {
     store,
     bus,
+    listener,
     feeds: new RunFeedService(store, bus),
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),

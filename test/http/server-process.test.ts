@@ -2,42 +2,12 @@
  * The real `runledger serve` process: first start on an empty database, settings from the
  * environment and flags, and a clean exit on SIGTERM with everything written kept.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-
-const root = join(import.meta.dirname, "../..");
-const tsx = join(root, "node_modules/.bin/tsx");
-const ADMIN_KEY = "rlk_processtest1_abcdefghijklmnopqrstuvwxyz012345";
-
-interface Started {
-  child: ChildProcess;
-  baseUrl: string;
-  stdout: () => string;
-}
-
-/** Starts the server and waits (with a deadline) for its "listening" log line. */
-async function start(args: string[], env: Record<string, string>): Promise<Started> {
-  const child = spawn(tsx, [join(root, "src/main.ts"), ...args], { env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (out += chunk.toString()));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-    if (match) return { child, baseUrl: match[1]!, stdout: () => out };
-    if (child.exitCode !== null) throw new Error(`server exited early: ${out}`);
-    await new Promise((resolve) => child.stdout!.once("data", resolve).once("end", resolve));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`server did not start within 20 s: ${out}`);
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once("exit", resolve));
-}
+import { ADMIN_KEY, exited, root, start, tsx } from "../support/process.js";
 
 describe("the server process", () => {
   const dir = mkdtempSync(join(tmpdir(), "runledger-serve-"));
