@@ -2,6 +2,7 @@
  * Server settings, from the environment and command-line flags (flags win). Every setting
  * is documented in the README's configuration table.
  */
+import { parseDuration } from "./core/duration.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
 
@@ -13,6 +14,11 @@ export interface ServerConfig {
   logLevel: string;
   bodyLimit: number;
   poolSize: number;
+  reaper: {
+    intervalMs: number;
+    /** Server limits in seconds for runs without their own; 0 turns a check off. */
+    defaults: { ttlS: number; maxDurationS: number; heartbeatTimeoutS: number };
+  };
 }
 
 export class ConfigError extends Error {}
@@ -28,6 +34,18 @@ function integer(name: string, value: string, min: number, max: number): number 
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
   return n;
+}
+
+function duration(name: string, value: string): number {
+  try {
+    return parseDuration(value, name);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function seconds(name: string, value: string): number {
+  return Math.round(duration(name, value) / 1000);
 }
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -56,6 +74,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     adminKey: env.RUNLEDGER_ADMIN_KEY || undefined,
     logLevel,
     bodyLimit: integer("RUNLEDGER_BODY_LIMIT", env.RUNLEDGER_BODY_LIMIT ?? String(DEFAULT_BODY_LIMIT), 1024, 1024 ** 3),
-    poolSize: integer("RUNLEDGER_DB_POOL_SIZE", env.RUNLEDGER_DB_POOL_SIZE ?? "10", 1, 1000),
+    poolSize: integer("RUNLEDGER_DB_POOL_SIZE", env.RUNLEDGER_DB_POOL_SIZE ?? "10", 2, 1000),
+    reaper: {
+      intervalMs: Math.max(10, duration("RUNLEDGER_REAPER_INTERVAL", env.RUNLEDGER_REAPER_INTERVAL ?? "5s")),
+      defaults: {
+        ttlS: seconds("RUNLEDGER_DEFAULT_TTL", env.RUNLEDGER_DEFAULT_TTL ?? "1h"),
+        maxDurationS: seconds("RUNLEDGER_DEFAULT_MAX_DURATION", env.RUNLEDGER_DEFAULT_MAX_DURATION ?? "24h"),
+        heartbeatTimeoutS: seconds("RUNLEDGER_DEFAULT_HEARTBEAT_TIMEOUT", env.RUNLEDGER_DEFAULT_HEARTBEAT_TIMEOUT ?? "10m"),
+      },
+    },
   };
 }

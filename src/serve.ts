@@ -6,9 +6,10 @@ import type { FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import { buildServer } from "./http/server.js";
 import { openLedger } from "./ledger.js";
+import { LivenessReaper } from "./workers/reaper.js";
 
 export async function serve(config: ServerConfig): Promise<FastifyInstance> {
-  const ledger = await openLedger({ url: config.databaseUrl, poolSize: config.poolSize });
+  const ledger = await openLedger({ url: config.databaseUrl, poolSize: config.poolSize, onError: (error) => console.error("runledger:", error) });
   const app = await buildServer({ ledger, logger: { level: config.logLevel } as never, bodyLimit: config.bodyLimit });
   const boot = await ledger.apiKeys.bootstrap(config.adminKey);
   if (boot !== undefined) {
@@ -18,10 +19,18 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
       process.stdout.write(`\nrunledger admin API key (shown once, store it now):\n\n  ${boot.key.key}\n\n`);
     }
   }
+  const reaper = new LivenessReaper(ledger.store, {
+    intervalMs: config.reaper.intervalMs,
+    defaults: config.reaper.defaults,
+    onError: (error) => app.log.error({ err: error }, "liveness sweep failed"),
+    onReaped: (run, reason) => app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run"),
+  });
   app.addHook("onClose", async () => {
+    await reaper.stop();
     await ledger.close();
   });
   await app.listen({ host: config.host, port: config.port });
+  reaper.start();
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -278,13 +278,20 @@ export class RunService {
     });
   }
 
-  /** Hides the run from every read; retention purges it later. */
+  /**
+   * Hides the run from every read; retention purges it later. An active run is cancelled
+   * first (in the same transaction), so nothing is left running that no one can see.
+   */
   async softDelete(actor: Actor, runId: string): Promise<void> {
     requireWriter(actor);
     requireId("run", runId);
-    const now = nowIso();
-    const updated = await this.store.transaction((tx) => tx.runs.update(actor.organization_id, runId, { deleted_at: now, updated_at: now }));
-    if (updated === undefined) throw runNotFound(runId);
+    await this.store.transaction(async (tx) => {
+      const run = await tx.runs.getForUpdate(actor.organization_id, runId);
+      if (run === undefined) throw runNotFound(runId);
+      if (!isTerminal(run.status)) await cancelInTransaction(tx, actor, runId);
+      const now = nowIso();
+      await tx.runs.update(actor.organization_id, runId, { deleted_at: now, updated_at: now });
+    });
   }
 
   /** Deletes the run with its steps, messages, metrics and events, in one transaction. */

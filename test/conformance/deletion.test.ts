@@ -51,3 +51,17 @@ forEachBackend("deletion", (world) => {
     await expect(world().ledger.agents.get(t.reader, run.agent_id)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });
+
+forEachBackend("soft deletion of an active run", (world) => {
+  it("cancels it first, so nothing invisible keeps running", async () => {
+    const t = await world().tenant();
+    const run = await t.run({ status: "running" });
+    await world().ledger.runs.softDelete(t.writer, run.id);
+    const row = await world().ledger.store.driver.get<{ status: string; stop_reason: string; deleted_at: string | null }>(
+      "SELECT status, stop_reason, deleted_at FROM runs WHERE id = ?",
+      [run.id],
+    );
+    expect(row).toMatchObject({ status: "cancelled", stop_reason: "cancelled" });
+    expect(row!.deleted_at).not.toBeNull();
+  });
+});

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, exited, root, start, tsx } from "../support/process.js";
+import { waitFor } from "../support/wait.js";
 
 describe("the server process", () => {
   const dir = mkdtempSync(join(tmpdir(), "runledger-serve-"));
@@ -45,6 +46,27 @@ describe("the server process", () => {
       const orgs = await fetch(`${started.baseUrl}/v1/organizations`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       expect(orgs.status).toBe(200);
       expect(await orgs.json()).toHaveLength(1);
+    } finally {
+      started.child.kill("SIGTERM");
+      expect(await exited(started.child)).toBe(0);
+    }
+  });
+
+  it("reaps runs past the server's default limits while it serves", async () => {
+    const started = await start(["--port", "0", "--database-url", `sqlite:${join(dir, "reaper.db")}`], {
+      RUNLEDGER_ADMIN_KEY: ADMIN_KEY,
+      RUNLEDGER_REAPER_INTERVAL: "100ms",
+      RUNLEDGER_DEFAULT_TTL: "1s",
+    });
+    try {
+      const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
+      const agent = (await (await fetch(`${started.baseUrl}/v1/agents`, { method: "POST", headers, body: JSON.stringify({ name: "a" }) })).json()) as { id: string };
+      const run = (await (await fetch(`${started.baseUrl}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ agent_id: agent.id }) })).json()) as { id: string };
+      const reaped = await waitFor("the run to expire", async () => {
+        const current = (await (await fetch(`${started.baseUrl}/v1/runs/${run.id}`, { headers })).json()) as { status: string; stop_reason: string };
+        return current.status === "failed" ? current : undefined;
+      }, 10_000, 100);
+      expect(reaped.stop_reason).toBe("expired");
     } finally {
       started.child.kill("SIGTERM");
       expect(await exited(started.child)).toBe(0);
