@@ -2,7 +2,8 @@
  * Server settings, from the environment and command-line flags (flags win). Every setting
  * is documented in the README's configuration table.
  */
-import { parseDuration } from "./core/duration.js";
+import { parseDuration, parseDurationList } from "./core/duration.js";
+import { DEFAULT_RETRY_SCHEDULE_MS } from "./webhooks/retry-policy.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
 
@@ -14,6 +15,11 @@ export interface ServerConfig {
   logLevel: string;
   bodyLimit: number;
   poolSize: number;
+  webhooks: {
+    allowlist: string[];
+    retryScheduleMs: number[];
+    timeoutMs: number;
+  };
   reaper: {
     intervalMs: number;
     /** Server limits in seconds for runs without their own; 0 turns a check off. */
@@ -39,6 +45,15 @@ function integer(name: string, value: string, min: number, max: number): number 
 function duration(name: string, value: string): number {
   try {
     return parseDuration(value, name);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function durations(name: string, value: string | undefined): number[] {
+  if (value === undefined || value.trim() === "") return [...DEFAULT_RETRY_SCHEDULE_MS];
+  try {
+    return parseDurationList(value, name);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -75,6 +90,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     logLevel,
     bodyLimit: integer("RUNLEDGER_BODY_LIMIT", env.RUNLEDGER_BODY_LIMIT ?? String(DEFAULT_BODY_LIMIT), 1024, 1024 ** 3),
     poolSize: integer("RUNLEDGER_DB_POOL_SIZE", env.RUNLEDGER_DB_POOL_SIZE ?? "10", 2, 1000),
+    webhooks: {
+      allowlist: (env.RUNLEDGER_WEBHOOK_ALLOWLIST ?? "").split(",").map((e) => e.trim()).filter(Boolean),
+      retryScheduleMs: durations("RUNLEDGER_WEBHOOK_RETRY_SCHEDULE", env.RUNLEDGER_WEBHOOK_RETRY_SCHEDULE),
+      timeoutMs: Math.max(100, duration("RUNLEDGER_WEBHOOK_TIMEOUT", env.RUNLEDGER_WEBHOOK_TIMEOUT ?? "10s")),
+    },
     reaper: {
       intervalMs: Math.max(10, duration("RUNLEDGER_REAPER_INTERVAL", env.RUNLEDGER_REAPER_INTERVAL ?? "5s")),
       defaults: {

@@ -14,6 +14,8 @@ import { OrganizationService } from "./services/organizations.js";
 import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
+import { WebhookService } from "./services/webhooks.js";
+import { AddressGuard } from "./webhooks/address-guard.js";
 import { openStore, type Store } from "./store/store.js";
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/runledger.db";
@@ -32,6 +34,11 @@ export interface LedgerOptions {
   listen?: boolean;
   /** Where background faults (a dropped LISTEN connection) are reported. */
   onError?: (error: unknown) => void;
+  /**
+   * Hosts and CIDR ranges webhooks may reach although they are loopback, private or
+   * link-local (RUNLEDGER_WEBHOOK_ALLOWLIST).
+   */
+  webhookAllowlist?: readonly string[];
 }
 
 export interface Ledger {
@@ -43,6 +50,9 @@ export interface Ledger {
   readonly steps: StepService;
   readonly messages: MessageService;
   readonly feeds: RunFeedService;
+  readonly webhooks: WebhookService;
+  /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
+  readonly guard: AddressGuard;
   /** Notices of new run events, for live followers in this process. */
   readonly bus: EventBus;
   /** On PostgreSQL, the connection that hears other processes' writes. */
@@ -58,6 +68,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     await store.close();
     throw error;
   }
+  const guard = new AddressGuard(options.webhookAllowlist);
   const bus = new EventBus();
   let listener: PostgresListener | undefined;
   if (store.dialect === "postgres" && options.listen !== false) {
@@ -77,10 +88,12 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     bus,
     listener,
     feeds: new RunFeedService(store, bus),
+    webhooks: new WebhookService(store),
+    guard,
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),
     agents: new AgentService(store),
-    runs: new RunService(store),
+    runs: new RunService(store, guard),
     steps: new StepService(store),
     messages: new MessageService(store),
     async close() {

@@ -7,9 +7,15 @@ import type { ServerConfig } from "./config.js";
 import { buildServer } from "./http/server.js";
 import { openLedger } from "./ledger.js";
 import { LivenessReaper } from "./workers/reaper.js";
+import { WebhookDispatcher } from "./workers/webhook-dispatcher.js";
 
 export async function serve(config: ServerConfig): Promise<FastifyInstance> {
-  const ledger = await openLedger({ url: config.databaseUrl, poolSize: config.poolSize, onError: (error) => console.error("runledger:", error) });
+  const ledger = await openLedger({
+    url: config.databaseUrl,
+    poolSize: config.poolSize,
+    webhookAllowlist: config.webhooks.allowlist,
+    onError: (error) => console.error("runledger:", error),
+  });
   const app = await buildServer({ ledger, logger: { level: config.logLevel } as never, bodyLimit: config.bodyLimit });
   const boot = await ledger.apiKeys.bootstrap(config.adminKey);
   if (boot !== undefined) {
@@ -25,12 +31,22 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
     onError: (error) => app.log.error({ err: error }, "liveness sweep failed"),
     onReaped: (run, reason) => app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run"),
   });
+  const dispatcher = new WebhookDispatcher(ledger.store, ledger.bus, {
+    guard: ledger.guard,
+    retryScheduleMs: config.webhooks.retryScheduleMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    onError: (error) => app.log.error({ err: error }, "webhook dispatch failed"),
+    onAttempt: (delivery, outcome, statusCode) =>
+      app.log.info({ delivery_id: delivery.id, run_id: delivery.run_id, outcome, status_code: statusCode }, "webhook attempt"),
+  });
   app.addHook("onClose", async () => {
+    await dispatcher.stop();
     await reaper.stop();
     await ledger.close();
   });
   await app.listen({ host: config.host, port: config.port });
   reaper.start();
+  dispatcher.start();
 
   let stopping = false;
   const stop = (signal: string) => {

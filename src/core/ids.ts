@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { InvalidArgumentError } from "./errors.js";
 
-export const ID_PREFIXES = ["org", "agent", "run", "step", "message", "key"] as const;
+export const ID_PREFIXES = ["org", "agent", "run", "step", "message", "key", "delivery"] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
 const UUID_V4 = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";

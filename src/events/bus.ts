@@ -13,6 +13,7 @@ export class EventBus {
   private readonly byRun = new Map<string, Set<NoticeListener>>();
   private readonly byOrganization = new Map<string, Set<NoticeListener>>();
   private readonly resyncListeners = new Set<ResyncListener>();
+  private readonly everything = new Set<NoticeListener>();
 
   subscribeRun(runId: string, listener: NoticeListener): () => void {
     return add(this.byRun, runId, listener);
@@ -20,6 +21,12 @@ export class EventBus {
 
   subscribeOrganization(organizationId: string, listener: NoticeListener): () => void {
     return add(this.byOrganization, organizationId, listener);
+  }
+
+  /** Every notice (background workers that react to any commit). */
+  subscribeAll(listener: NoticeListener): () => void {
+    this.everything.add(listener);
+    return () => this.everything.delete(listener);
   }
 
   onResync(listener: ResyncListener): () => void {
@@ -31,6 +38,7 @@ export class EventBus {
     for (const notice of notices) {
       for (const listener of this.byRun.get(notice.run_id) ?? []) listener(notice);
       for (const listener of this.byOrganization.get(notice.organization_id) ?? []) listener(notice);
+      for (const listener of this.everything) listener(notice);
     }
   }
 

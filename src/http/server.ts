@@ -21,6 +21,7 @@ import { runReadRoutes } from "./routes/run-reads.js";
 import { runWriteRoutes } from "./routes/run-writes.js";
 import { stepRoutes } from "./routes/steps.js";
 import { streamRoutes } from "./routes/streams.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -118,6 +119,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(agentRoutes(ledger));
   await app.register(adminRoutes(ledger, auth));
   await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
+  await app.register(webhookRoutes(ledger));
   return app;
 }
 

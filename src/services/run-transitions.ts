@@ -1,8 +1,8 @@
 /**
  * Applies a status change to a run with every side effect in the caller's transaction:
  * started_at on entering running; completed_at, total_duration_ns, run_metrics.run_ns, the
- * agent's last_* fields and the settling of pending steps on entering a terminal status;
- * and one status event. The write itself is guarded on the run's current status (see
+ * agent's last_* fields, the settling of pending steps and the webhook delivery on
+ * entering a terminal status; and one status event. The write itself is guarded on the run's current status (see
  * core/run-lifecycle.ts), so of concurrent transitions exactly one lands.
  */
 import { InvalidTransitionError } from "../core/errors.js";
@@ -11,6 +11,7 @@ import { canTransition, isTerminal, type RunStatus, type StopReason, TRANSITIONS
 import { durationNs } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
+import { enqueueRunWebhook } from "../webhooks/outbox.js";
 import { statusEvent } from "./run-events.js";
 
 export interface TransitionRequest {
@@ -62,6 +63,7 @@ export async function transition(tx: Repos, run: Run, request: TransitionRequest
     await tx.metrics.setRunNs(after.id, runNs);
     await tx.agents.recordRunEnd(after.agent_id, after.stop_reason!, after.completed_at!, Math.round(runNs / 1_000_000));
     if (after.status !== "completed") await tx.steps.settlePending(after.id, after.status, now);
+    await enqueueRunWebhook(tx, request.organizationId, after, now);
   }
   await tx.events.insertMany(request.organizationId, [statusEvent(after, updated.lastSeqId)]);
   return after;

@@ -26,6 +26,7 @@ import {
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
+import { AddressGuard } from "../webhooks/address-guard.js";
 import { requireWriter } from "./access.js";
 import { resolvePage } from "./paging.js";
 import { effectiveOrder, parseRunListQuery, type RunListQuery } from "./run-filters.js";
@@ -70,7 +71,7 @@ const UPDATE_FIELDS = ["status", "stop_reason", "metadata", "completed_at", "tot
 const A_WEEK_S = 7 * 24 * 3600;
 
 export class RunService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly guard: AddressGuard = new AddressGuard()) {}
 
   async create(actor: Actor, input: RunCreateInput): Promise<Run> {
     return (await this.createOrReplay(actor, input)).run;
@@ -114,6 +115,7 @@ export class RunService {
       heartbeat_timeout_s: optionalInteger(input.heartbeat_timeout_s, "heartbeat_timeout_s", 1, A_WEEK_S) ?? null,
       deleted_at: null,
     };
+    if (run.callback_url !== null) this.guard.checkUrl(run.callback_url);
     const requestHash = run.idempotency_key === null ? null : hashCreateRequest(run);
 
     return this.store.transaction(async (tx) => {

@@ -23,6 +23,8 @@ export interface Dialect {
   jsonArrayHasAny(column: string, count: number): string;
   /** A predicate: the JSON array in `column` holds every one of `count` bound strings. */
   jsonArrayHasAll(column: string, count: number): string;
+  /** Locks the selected rows, skipping rows other transactions hold (no-op where writers are already serialized). */
+  readonly skipLocked: string;
   /** Locks the selected rows until the transaction ends (no-op where writers are already serialized). */
   readonly forUpdate: string;
   /**

@@ -9,6 +9,7 @@ import { RunEventRepo } from "./repos/run-events.js";
 import { RunMetricsRepo } from "./repos/run-metrics.js";
 import { RunRepo } from "./repos/runs.js";
 import { StepRepo } from "./repos/steps.js";
+import { WebhookRepo } from "./repos/webhooks.js";
 
 /** Every table's repository, bound to one executor (the pool, or one transaction). */
 export class Repos {
@@ -20,6 +21,7 @@ export class Repos {
   readonly steps: StepRepo;
   readonly messages: MessageRepo;
   readonly events: RunEventRepo;
+  readonly webhooks: WebhookRepo;
   /** The reaper's view of active runs across organizations. */
   readonly liveness: LivenessRepo;
   /** Runs whose event logs grew in this transaction, announced once it commits. */
@@ -34,6 +36,7 @@ export class Repos {
     this.steps = new StepRepo(db, dialect);
     this.messages = new MessageRepo(db);
     this.events = new RunEventRepo(db, dialect, this.notices);
+    this.webhooks = new WebhookRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
   }
 }

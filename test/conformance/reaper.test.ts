@@ -188,7 +188,9 @@ forEachBackend("liveness reaper", (world) => {
       expect(await statusOf(run.id)).toEqual({ status: run.status, stop_reason: run.stop_reason });
       expect(await terminalEvents(t, run.id)).toHaveLength(1);
     }
-    expect(await statusOf(deleted.id)).toEqual({ status: "created", stop_reason: null });
+    // Soft delete cancelled the run; the reaper does not touch it again.
+    expect(await statusOf(deleted.id)).toEqual({ status: "cancelled", stop_reason: "cancelled" });
+    expect(await terminalEvents(t, deleted.id)).toHaveLength(1);
   });
 
   it("skips a run the producer completes or revives between the scan and the lock", async () => {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { openLedger, type Ledger } from "../../src/ledger.js";
+import { openLedger, type Ledger, type LedgerOptions } from "../../src/ledger.js";
 
 export const POSTGRES_URL = process.env.RUNLEDGER_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
@@ -34,7 +34,7 @@ export interface Backend {
   name: "sqlite" | "postgres";
   available: boolean;
   /** A fresh, migrated, empty database for one test file. */
-  open(): Promise<{ ledger: Ledger; url: string; dispose(): Promise<void> }>;
+  open(options?: Omit<LedgerOptions, "url">): Promise<{ ledger: Ledger; url: string; dispose(): Promise<void> }>;
 }
 
 export function uniqueSchema(): string {
@@ -45,19 +45,19 @@ export const BACKENDS: Backend[] = [
   {
     name: "sqlite",
     available: true,
-    async open() {
+    async open(options = {}) {
       const url = "sqlite::memory:";
-      const ledger = await openLedger({ url });
+      const ledger = await openLedger({ ...options, url });
       return { ledger, url, dispose: () => ledger.close() };
     },
   },
   {
     name: "postgres",
     available: postgresProblem === undefined,
-    async open() {
+    async open(options = {}) {
       const schema = uniqueSchema();
       const url = `${POSTGRES_URL}?schema=${schema}`;
-      const ledger = await openLedger({ url });
+      const ledger = await openLedger({ ...options, url });
       return {
         ledger,
         url,

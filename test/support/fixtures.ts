@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest";
 import type { Actor, Agent, Run } from "../../src/core/model.js";
-import type { Ledger } from "../../src/ledger.js";
+import type { Ledger, LedgerOptions } from "../../src/ledger.js";
 import { BACKENDS, type Backend } from "./backends.js";
 
 export interface World {
@@ -26,13 +26,13 @@ export interface Tenant {
 }
 
 /** Declares `body` once per backend; PostgreSQL is skipped only when no server answers (never in CI). */
-export function forEachBackend(title: string, body: (world: () => World) => void): void {
+export function forEachBackend(title: string, body: (world: () => World) => void, options?: Omit<LedgerOptions, "url">): void {
   for (const backend of BACKENDS) {
     describe.skipIf(!backend.available)(`${title} [${backend.name}]`, () => {
       let world: World | undefined;
       let dispose: (() => Promise<void>) | undefined;
       beforeAll(async () => {
-        const opened = await backend.open();
+        const opened = await backend.open(options);
         dispose = opened.dispose;
         world = makeWorld(opened.ledger, backend.name, opened.url);
       });

@@ -166,4 +166,49 @@ CREATE UNIQUE INDEX run_events_run_seq ON run_events (run_id, seq_id);
 CREATE INDEX run_events_org_id ON run_events (organization_id, id);
 `,
   },
+  {
+    version: 2,
+    name: "webhook outbox",
+    sql: `
+CREATE TABLE webhook_secrets (
+  organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+  secret TEXT NOT NULL,
+  previous_secret TEXT,
+  previous_expires_at TIMESTAMPTZ,
+  rotated_at TIMESTAMPTZ,
+  created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  organization_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TIMESTAMPTZ NOT NULL,
+  locked_until TIMESTAMPTZ,
+  last_status_code INTEGER,
+  last_error TEXT,
+  created_at TIMESTAMPTZ NOT NULL,
+  delivered_at TIMESTAMPTZ
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'failed');
+CREATE INDEX webhook_deliveries_run ON webhook_deliveries (run_id, created_at);
+
+CREATE TABLE webhook_attempts (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  status_code INTEGER,
+  error TEXT,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);
+`,
+  },
 ];

@@ -7,6 +7,7 @@ export const sqliteDialect: Dialect = {
   jsonArrayHasAny: (column, count) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value IN (${placeholders(count)}))`,
   jsonArrayHasAll: (column, count) =>
     `(SELECT count(DISTINCT json_each.value) FROM json_each(${column}) WHERE json_each.value IN (${placeholders(count)})) = ${count}`,
+  skipLocked: "",
   forUpdate: "",
   // strftime yields the same ISO text the services write, so the comparison stays exact to the ms.
   plusSeconds: (column, seconds) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column}, ${seconds} || ' seconds')`,

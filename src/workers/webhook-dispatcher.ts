@@ -1,0 +1,161 @@
+/**
+ * The webhook dispatcher: claims due deliveries from the outbox, signs and POSTs them, and
+ * records every attempt — with the run's callback_* fields showing the latest — in one
+ * transaction per attempt.
+ *
+ *   pending ──2xx──► delivered
+ *      │  └─non-2xx / network error──► failed ──(retry when due)──► … ──schedule exhausted──► dead
+ *      └──410 Gone──────────────────────────────────────────────────────────────────────────► dead
+ *
+ * Several processes may dispatch from one PostgreSQL database: a claim takes rows with
+ * SKIP LOCKED and holds them under a lease, so no attempt is sent twice at once; a process
+ * killed mid-send leaves its claims to be picked up when the lease ends (at least once —
+ * receivers dedupe on webhook-id). The loop wakes on commits and at least every poll
+ * interval; its errors are reported, never thrown.
+ */
+import type { EventBus } from "../events/bus.js";
+import type { Store } from "../store/store.js";
+import type { WebhookDelivery } from "../store/repos/webhooks.js";
+import type { AddressGuard } from "../webhooks/address-guard.js";
+import { nextStep } from "../webhooks/retry-policy.js";
+import { send } from "../webhooks/sender.js";
+import { signatureHeader } from "../webhooks/signing.js";
+import { liveSecrets } from "../services/webhooks.js";
+
+export interface DispatcherOptions {
+  guard: AddressGuard;
+  retryScheduleMs: readonly number[];
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Deliveries in flight at once, per process. */
+  concurrency?: number;
+  /** Longest sleep between looks at the outbox. */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+  onAttempt?: (delivery: WebhookDelivery, outcome: string, statusCode: number | undefined) => void;
+}
+
+export class WebhookDispatcher {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private pendingWake = false;
+  private inFlight = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly store: Store, bus: EventBus, private readonly options: DispatcherOptions) {
+    // Any commit may have enqueued a delivery; checking the outbox is one indexed query.
+    this.unsubscribe = bus.subscribeAll(() => this.poke());
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops claiming, waits for attempts in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe();
+    this.poke();
+    await this.loop;
+  }
+
+  /** Looks at the outbox now. */
+  poke(): void {
+    this.pendingWake = true;
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    const concurrency = this.options.concurrency ?? 16;
+    const attempts = new Set<Promise<void>>();
+    while (this.running) {
+      let claimed: WebhookDelivery[] = [];
+      try {
+        if (this.inFlight < concurrency) claimed = await this.claim(concurrency - this.inFlight);
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+      for (const delivery of claimed) {
+        this.inFlight++;
+        const attempt = this.attempt(delivery)
+          .catch((error: unknown) => this.options.onError?.(error))
+          .finally(() => {
+            this.inFlight--;
+            attempts.delete(attempt);
+            this.poke();
+          });
+        attempts.add(attempt);
+      }
+      if (claimed.length > 0 && this.inFlight < concurrency) continue;
+      await this.sleep(this.options.pollIntervalMs ?? 1_000);
+    }
+    await Promise.all(attempts);
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+    this.pendingWake = false;
+  }
+
+  private claim(limit: number): Promise<WebhookDelivery[]> {
+    const now = new Date();
+    // Long enough for the attempt and its bookkeeping; a dead process's claims come back after it.
+    const leaseUntil = new Date(now.getTime() + 2 * this.options.timeoutMs + 1_000).toISOString();
+    return this.store.transaction((tx) => tx.webhooks.claimDue(now.toISOString(), leaseUntil, limit));
+  }
+
+  private async attempt(delivery: WebhookDelivery): Promise<void> {
+    const secrets = await this.store.transaction((tx) => liveSecrets(tx, delivery.organization_id));
+    const startedAt = new Date();
+    const timestampS = Math.floor(startedAt.getTime() / 1000);
+    const headers = {
+      "webhook-id": delivery.id,
+      "webhook-timestamp": String(timestampS),
+      "webhook-signature": signatureHeader(secrets, delivery.id, timestampS, delivery.payload),
+    };
+    const result = await send(delivery.url, headers, delivery.payload, this.options.guard, this.options.timeoutMs);
+    const number = delivery.attempts + 1;
+    const step = nextStep(this.options.retryScheduleMs, number, result.statusCode, result.retryAfter);
+    const finishedAt = new Date();
+    const error =
+      result.error ?? (step.kind === "delivered" ? null : step.kind === "dead" ? `HTTP ${result.statusCode}: ${step.reason}` : `HTTP ${result.statusCode}`);
+    await this.store.transaction(async (tx) => {
+      await tx.webhooks.recordAttempt(
+        delivery.id,
+        {
+          attempt: number,
+          started_at: startedAt.toISOString(),
+          duration_ms: result.durationMs,
+          status_code: result.statusCode ?? null,
+          error,
+          outcome: step.kind,
+        },
+        {
+          status: step.kind === "delivered" ? "delivered" : step.kind === "dead" ? "dead" : "failed",
+          next_attempt_at: new Date(finishedAt.getTime() + (step.kind === "retry" ? step.afterMs : 0)).toISOString(),
+          delivered_at: step.kind === "delivered" ? finishedAt.toISOString() : null,
+        },
+      );
+      await tx.runs.update(delivery.organization_id, delivery.run_id, {
+        callback_sent_at: startedAt.toISOString(),
+        callback_status_code: result.statusCode ?? null,
+        callback_error: error,
+      });
+    });
+    this.options.onAttempt?.(delivery, step.kind, result.statusCode);
+  }
+}

@@ -1,0 +1,48 @@
+/** A real local webhook receiver: records every request and answers as each test scripts it. */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+
+export interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface Receiver {
+  url: string;
+  received: Received[];
+  /** Decides the status (and headers) of each request; default 200. */
+  respond: (request: Received, index: number) => { status: number; headers?: Record<string, string> } | "hang";
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const hanging = new Set<() => void>();
+  const receiver: Receiver = {
+    url: "",
+    received: [],
+    respond: () => ({ status: 200 }),
+    close: async () => {},
+  };
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      const entry = { headers: request.headers, body };
+      receiver.received.push(entry);
+      const answer = receiver.respond(entry, receiver.received.length - 1);
+      if (answer === "hang") {
+        hanging.add(() => response.destroy());
+        return;
+      }
+      response.writeHead(answer.status, answer.headers).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  receiver.url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/hook`;
+  receiver.close = async () => {
+    for (const drop of hanging) drop();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return receiver;
+}
