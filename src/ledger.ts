@@ -14,6 +14,7 @@ import { OrganizationService } from "./services/organizations.js";
 import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
+import { RunStatsService } from "./services/stats.js";
 import { WebhookService } from "./services/webhooks.js";
 import { AddressGuard } from "./webhooks/address-guard.js";
 import { openStore, type Store } from "./store/store.js";
@@ -51,6 +52,7 @@ export interface Ledger {
   readonly messages: MessageService;
   readonly feeds: RunFeedService;
   readonly webhooks: WebhookService;
+  readonly stats: RunStatsService;
   /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
   readonly guard: AddressGuard;
   /** Notices of new run events, for live followers in this process. */
@@ -89,6 +91,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     listener,
     feeds: new RunFeedService(store, bus),
     webhooks: new WebhookService(store),
+    stats: new RunStatsService(store),
     guard,
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),

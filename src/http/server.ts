@@ -22,6 +22,7 @@ import { runWriteRoutes } from "./routes/run-writes.js";
 import { stepRoutes } from "./routes/steps.js";
 import { streamRoutes } from "./routes/streams.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { statsRoutes } from "./routes/stats.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -120,6 +121,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(adminRoutes(ledger, auth));
   await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
   await app.register(webhookRoutes(ledger));
+  await app.register(statsRoutes(ledger));
   return app;
 }
 

@@ -32,6 +32,10 @@ export interface Dialect {
    * comparable with a bound ISO 8601 timestamp. NULL seconds make the whole expression NULL.
    */
   plusSeconds(column: string, seconds: string): string;
+  /** The ISO text (…Z) of the start of the minute, hour or day holding the timestamp in `column`. */
+  timeBucket(column: string, unit: "minute" | "hour" | "day"): string;
+  /** A FROM item yielding one row per string in the JSON array `column`, as `alias.value`. */
+  jsonArrayElements(column: string, alias: string): string;
 }
 
 export interface Driver extends Executor {

@@ -7,6 +7,7 @@ import { MessageRepo } from "./repos/messages.js";
 import { OrganizationRepo } from "./repos/organizations.js";
 import { RunEventRepo } from "./repos/run-events.js";
 import { RunMetricsRepo } from "./repos/run-metrics.js";
+import { RunStatsRepo } from "./repos/run-stats.js";
 import { RunRepo } from "./repos/runs.js";
 import { StepRepo } from "./repos/steps.js";
 import { WebhookRepo } from "./repos/webhooks.js";
@@ -22,6 +23,7 @@ export class Repos {
   readonly messages: MessageRepo;
   readonly events: RunEventRepo;
   readonly webhooks: WebhookRepo;
+  readonly stats: RunStatsRepo;
   /** The reaper's view of active runs across organizations. */
   readonly liveness: LivenessRepo;
   /** Runs whose event logs grew in this transaction, announced once it commits. */
@@ -37,6 +39,7 @@ export class Repos {
     this.messages = new MessageRepo(db);
     this.events = new RunEventRepo(db, dialect, this.notices);
     this.webhooks = new WebhookRepo(db, dialect);
+    this.stats = new RunStatsRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
   }
 }

@@ -137,7 +137,7 @@ export class RunRepo {
   }
 
   async list(organizationId: string, filter: RunFilter, orderBy: RunOrderBy, page: PageRequest): Promise<Run[]> {
-    const { joins, conditions, params } = this.filterSql(organizationId, filter);
+    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
     const plan = planPage(KEYSETS[orderBy], page);
     if (plan.where) conditions.push(plan.where);
     const rows = await this.db.all(
@@ -148,14 +148,14 @@ export class RunRepo {
   }
 
   async count(organizationId: string, filter: RunFilter): Promise<number> {
-    const { joins, conditions, params } = this.filterSql(organizationId, filter);
+    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
     const row = await this.db.get<{ n: number }>(`SELECT count(*) AS n FROM runs r${joins} WHERE ${conditions.join(" AND ")}`, params);
     return Number(row?.n ?? 0);
   }
 
   /** The nearest-rank percentile of total_duration_ns over the runs matching `filter` that have one. */
   async durationPercentile(organizationId: string, filter: RunFilter, percentile: number): Promise<number | undefined> {
-    const { joins, conditions, params } = this.filterSql(organizationId, filter);
+    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
     conditions.push("r.total_duration_ns IS NOT NULL");
     const where = conditions.join(" AND ");
     const count = await this.db.get<{ n: number }>(`SELECT count(*) AS n FROM runs r${joins} WHERE ${where}`, params);
@@ -168,45 +168,53 @@ export class RunRepo {
     );
     return row === undefined ? undefined : Number(row.d);
   }
+}
 
-  private filterSql(organizationId: string, filter: RunFilter): { joins: string; conditions: string[]; params: SqlParam[] } {
-    const conditions = ["r.organization_id = ?", "r.deleted_at IS NULL"];
-    const params: SqlParam[] = [organizationId];
-    const add = (sql: string, ...values: SqlParam[]) => {
-      conditions.push(sql);
-      params.push(...values);
-    };
-    if (filter.agent_ids !== undefined) {
-      if (filter.agent_ids.length === 1) add("r.agent_id = ?", filter.agent_ids[0]!);
-      else add(`r.agent_id IN (${placeholders(filter.agent_ids.length)})`, ...filter.agent_ids);
-    }
-    if (filter.statuses !== undefined) {
-      // Statuses are a closed set, written as literals so the planners can match the
-      // partial index of active runs (a bound parameter never matches a partial index).
-      const statuses = RUN_STATUSES.filter((s) => filter.statuses!.includes(s));
-      if (statuses.length === 0) conditions.push("1 = 0");
-      else if (statuses.length === 1) conditions.push(`r.status = '${statuses[0]!}'`);
-      else conditions.push(`r.status IN (${statuses.map((s) => `'${s}'`).join(", ")})`);
-    }
-    if (filter.background !== undefined) add("r.background = ?", filter.background);
-    if (filter.stop_reason !== undefined) add("r.stop_reason = ?", filter.stop_reason);
-    if (filter.conversation_id !== undefined) add("r.conversation_id = ?", filter.conversation_id);
-    if (filter.project_id !== undefined) add("r.project_id = ?", filter.project_id);
-    if (filter.tags !== undefined && filter.tags.length > 0) add(this.dialect.jsonArrayHasAll("r.tags", filter.tags.length), ...filter.tags);
-    if (filter.created_after !== undefined) add("r.created_at > ?", filter.created_after);
-    if (filter.created_before !== undefined) add("r.created_at < ?", filter.created_before);
-    if (filter.duration !== undefined) add(`r.total_duration_ns ${OPERATORS[filter.duration.operator]} ?`, filter.duration.value);
-    if (filter.duration_at_least !== undefined) add("r.total_duration_ns >= ?", filter.duration_at_least);
-    let joins = "";
-    if (filter.step_count !== undefined || (filter.tools_used !== undefined && filter.tools_used.length > 0)) {
-      joins = " JOIN run_metrics m ON m.id = r.id";
-      if (filter.step_count !== undefined) add(`m.num_steps ${OPERATORS[filter.step_count.operator]} ?`, filter.step_count.value);
-      if (filter.tools_used !== undefined && filter.tools_used.length > 0) {
-        add(this.dialect.jsonArrayHasAny("m.tools_used", filter.tools_used.length), ...filter.tools_used);
-      }
-    }
-    return { joins, conditions, params };
+/**
+ * The WHERE clause (and the run_metrics join some filters need) for a run filter, shared by
+ * listing, counting, percentiles and statistics. The runs table is aliased `r`.
+ */
+export function runFilterSql(
+dialect: Dialect,
+organizationId: string,
+filter: RunFilter,
+): { joins: string; conditions: string[]; params: SqlParam[] } {
+  const conditions = ["r.organization_id = ?", "r.deleted_at IS NULL"];
+  const params: SqlParam[] = [organizationId];
+  const add = (sql: string, ...values: SqlParam[]) => {
+    conditions.push(sql);
+    params.push(...values);
+  };
+  if (filter.agent_ids !== undefined) {
+    if (filter.agent_ids.length === 1) add("r.agent_id = ?", filter.agent_ids[0]!);
+    else add(`r.agent_id IN (${placeholders(filter.agent_ids.length)})`, ...filter.agent_ids);
   }
+  if (filter.statuses !== undefined) {
+    // Statuses are a closed set, written as literals so the planners can match the
+    // partial index of active runs (a bound parameter never matches a partial index).
+    const statuses = RUN_STATUSES.filter((s) => filter.statuses!.includes(s));
+    if (statuses.length === 0) conditions.push("1 = 0");
+    else if (statuses.length === 1) conditions.push(`r.status = '${statuses[0]!}'`);
+    else conditions.push(`r.status IN (${statuses.map((s) => `'${s}'`).join(", ")})`);
+  }
+  if (filter.background !== undefined) add("r.background = ?", filter.background);
+  if (filter.stop_reason !== undefined) add("r.stop_reason = ?", filter.stop_reason);
+  if (filter.conversation_id !== undefined) add("r.conversation_id = ?", filter.conversation_id);
+  if (filter.project_id !== undefined) add("r.project_id = ?", filter.project_id);
+  if (filter.tags !== undefined && filter.tags.length > 0) add(dialect.jsonArrayHasAll("r.tags", filter.tags.length), ...filter.tags);
+  if (filter.created_after !== undefined) add("r.created_at > ?", filter.created_after);
+  if (filter.created_before !== undefined) add("r.created_at < ?", filter.created_before);
+  if (filter.duration !== undefined) add(`r.total_duration_ns ${OPERATORS[filter.duration.operator]} ?`, filter.duration.value);
+  if (filter.duration_at_least !== undefined) add("r.total_duration_ns >= ?", filter.duration_at_least);
+  let joins = "";
+  if (filter.step_count !== undefined || (filter.tools_used !== undefined && filter.tools_used.length > 0)) {
+    joins = " JOIN run_metrics m ON m.id = r.id";
+    if (filter.step_count !== undefined) add(`m.num_steps ${OPERATORS[filter.step_count.operator]} ?`, filter.step_count.value);
+    if (filter.tools_used !== undefined && filter.tools_used.length > 0) {
+      add(dialect.jsonArrayHasAny("m.tools_used", filter.tools_used.length), ...filter.tools_used);
+    }
+  }
+  return { joins, conditions, params };
 }
 
 export function toRun(row: Record<string, unknown>): Run {

@@ -10,5 +10,8 @@ export const sqliteDialect: Dialect = {
   skipLocked: "",
   forUpdate: "",
   // strftime yields the same ISO text the services write, so the comparison stays exact to the ms.
+  timeBucket: (column, unit) =>
+    `strftime('${{ minute: "%Y-%m-%dT%H:%M:00.000Z", hour: "%Y-%m-%dT%H:00:00.000Z", day: "%Y-%m-%dT00:00:00.000Z" }[unit]}', ${column})`,
+  jsonArrayElements: (column, alias) => `json_each(${column}) AS ${alias}`,
   plusSeconds: (column, seconds) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column}, ${seconds} || ' seconds')`,
 };

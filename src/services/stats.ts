@@ -1,0 +1,101 @@
+import type { Actor } from "../core/model.js";
+import { optionalEnum } from "../core/validate.js";
+import type { StatsBucket, StatsGroupBy, StatsRow } from "../store/repos/run-stats.js";
+import type { Store } from "../store/store.js";
+import { parseRunFilter, type RunListQuery } from "./run-filters.js";
+
+export interface RunStatsQuery extends Omit<RunListQuery, "before" | "after" | "limit" | "order" | "order_by" | "ascending" | "duration_percentile"> {
+  group_by?: StatsGroupBy | null;
+  bucket?: StatsBucket | null;
+}
+
+export interface Distribution {
+  avg: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface RunStats {
+  runs: number;
+  by_status: Record<string, number>;
+  /** failed ÷ ended runs (0 when none ended). */
+  error_rate: number;
+  duration_ns: Distribution;
+  ttft_ns: Distribution;
+  tokens: StatsRow["tokens"];
+  steps: { total: number; avg_per_run: number; max: number };
+}
+
+export interface RunStatsReport {
+  summary: RunStats;
+  /** One entry per group and/or time bucket, when group_by or bucket is given. */
+  groups: (RunStats & { group?: string | null; bucket?: string })[];
+  top_tools: { tool: string; runs: number }[];
+}
+
+const GROUPS = ["agent_id", "status", "stop_reason", "model"] as const;
+const BUCKETS = ["minute", "hour", "day"] as const;
+
+export class RunStatsService {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Counts, error rate, duration and TTFT percentiles (nearest rank), token totals, steps
+   * per run and the most used tools, over the runs the list filters select. With group_by
+   * the same figures per agent, status, stop reason or model (a run counts under every model
+   * its steps used); with bucket, per minute, hour or day of created_at.
+   */
+  async stats(actor: Actor, query: RunStatsQuery = {}): Promise<RunStatsReport> {
+    const { group_by, bucket, ...filters } = query;
+    const groupBy = optionalEnum(group_by, "group_by", GROUPS);
+    const bucketBy = optionalEnum(bucket, "bucket", BUCKETS);
+    const filter = parseRunFilter(filters);
+    const stats = this.store.read.stats;
+    const [summary] = await stats.rows(actor.organization_id, filter, undefined, undefined);
+    const groups = groupBy === undefined && bucketBy === undefined ? [] : await stats.rows(actor.organization_id, filter, groupBy, bucketBy);
+    return {
+      summary: summary === undefined ? emptyStats() : present(summary),
+      groups: groups.map((row) => ({
+        ...(groupBy === undefined ? {} : { group: row.group }),
+        ...(bucketBy === undefined ? {} : { bucket: row.bucket! }),
+        ...present(row),
+      })),
+      top_tools: await stats.topTools(actor.organization_id, filter, 10),
+    };
+  }
+}
+
+function present(row: StatsRow): RunStats {
+  const ended = row.by_status.completed! + row.by_status.failed! + row.by_status.cancelled!;
+  const distribution = (d: StatsRow["duration"]): Distribution => ({
+    avg: d.count === 0 ? null : Math.round(d.sum / d.count),
+    p50: d.p50,
+    p95: d.p95,
+    p99: d.p99,
+    max: d.max,
+  });
+  return {
+    runs: row.runs,
+    by_status: row.by_status,
+    error_rate: ended === 0 ? 0 : Math.round((row.by_status.failed! / ended) * 10_000) / 10_000,
+    duration_ns: distribution(row.duration),
+    ttft_ns: distribution(row.ttft),
+    tokens: row.tokens,
+    steps: { total: row.steps.total, avg_per_run: row.runs === 0 ? 0 : Math.round((row.steps.total / row.runs) * 100) / 100, max: row.steps.max },
+  };
+}
+
+function emptyStats(): RunStats {
+  const none: Distribution = { avg: null, p50: null, p95: null, p99: null, max: null };
+  return {
+    runs: 0,
+    by_status: { created: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+    error_rate: 0,
+    duration_ns: none,
+    ttft_ns: none,
+    tokens: { prompt: 0, completion: 0, total: 0, cached_input: 0, cache_write: 0, reasoning: 0 },
+    steps: { total: 0, avg_per_run: 0, max: 0 },
+  };
+}

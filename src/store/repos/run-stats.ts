@@ -1,0 +1,124 @@
+/**
+ * Run statistics in SQL, written once for both backends. Percentiles are nearest-rank (the
+ * smallest value whose rank r satisfies r·100 ≥ p·n), computed with window functions and
+ * integer arithmetic so SQLite and PostgreSQL give identical answers; averages and rates are
+ * left to the caller, from exact integer sums and counts.
+ */
+import type { Dialect, Executor, SqlParam } from "../executor.js";
+import { runFilterSql, type RunFilter } from "./runs.js";
+
+export type StatsGroupBy = "agent_id" | "status" | "stop_reason" | "model";
+export type StatsBucket = "minute" | "hour" | "day";
+
+export interface StatsRow {
+  group: string | null;
+  bucket: string | null;
+  runs: number;
+  by_status: Record<string, number>;
+  duration: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  ttft: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
+  tokens: { prompt: number; completion: number; total: number; cached_input: number; cache_write: number; reasoning: number };
+  steps: { total: number; max: number };
+}
+
+const PERCENTILES = [50, 95, 99] as const;
+
+export class RunStatsRepo {
+  constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
+
+  async rows(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined): Promise<StatsRow[]> {
+    const base = this.base(organizationId, filter, groupBy, bucket);
+    const aggregates = await this.db.all(
+      `WITH f AS (${base.sql})
+       SELECT g, b, count(*) AS runs,
+         sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
+         sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+         sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+         sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+         sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+         count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
+         count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max,
+         coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
+         coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
+         coalesce(sum(reasoning_tokens), 0) AS reasoning,
+         coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max
+       FROM f GROUP BY g, b ORDER BY b NULLS FIRST, g NULLS FIRST`,
+      base.params,
+    );
+    const duration = await this.percentiles(base, "total_duration_ns");
+    const ttft = await this.percentiles(base, "ttft_ns");
+    return aggregates.map((row) => {
+      const key = `${String(row.g)}|${String(row.b)}`;
+      const n = (column: string) => Number(row[column] ?? 0);
+      const nullable = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+      return {
+        group: (row.g as string | null) ?? null,
+        bucket: (row.b as string | null) ?? null,
+        runs: n("runs"),
+        by_status: { created: n("created"), running: n("running"), completed: n("completed"), failed: n("failed"), cancelled: n("cancelled") },
+        duration: { count: n("duration_count"), sum: n("duration_sum"), max: nullable(row.duration_max), ...(duration.get(key) ?? none()) },
+        ttft: { count: n("ttft_count"), sum: n("ttft_sum"), max: nullable(row.ttft_max), ...(ttft.get(key) ?? none()) },
+        tokens: {
+          prompt: n("prompt"),
+          completion: n("completion"),
+          total: n("total"),
+          cached_input: n("cached_input"),
+          cache_write: n("cache_write"),
+          reasoning: n("reasoning"),
+        },
+        steps: { total: n("steps_total"), max: n("steps_max") },
+      };
+    });
+  }
+
+  /** The most used tools over the filtered runs: how many runs used each. */
+  async topTools(organizationId: string, filter: RunFilter, limit: number): Promise<{ tool: string; runs: number }[]> {
+    const base = this.base(organizationId, filter, undefined, undefined);
+    const rows = await this.db.all<{ tool: string; runs: number }>(
+      `WITH f AS (${base.sql})
+       SELECT t.value AS tool, count(*) AS runs FROM f, ${this.dialect.jsonArrayElements("f.tools_used", "t")}
+       GROUP BY t.value ORDER BY count(*) DESC, t.value LIMIT ?`,
+      [...base.params, limit],
+    );
+    return rows.map((r) => ({ tool: r.tool, runs: Number(r.runs) }));
+  }
+
+  private base(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined) {
+    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
+    const metricsJoin = joins.includes("run_metrics") ? joins : `${joins} JOIN run_metrics m ON m.id = r.id`;
+    const modelJoin = groupBy === "model" ? " JOIN (SELECT DISTINCT run_id, model FROM steps) sm ON sm.run_id = r.id" : "";
+    const group = groupBy === undefined ? "NULL" : groupBy === "model" ? "sm.model" : `r.${groupBy}`;
+    const bucketSql = bucket === undefined ? "NULL" : this.dialect.timeBucket("r.created_at", bucket);
+    return {
+      sql: `SELECT ${group} AS g, ${bucketSql} AS b, r.status, r.total_duration_ns, r.ttft_ns, m.num_steps, m.tools_used,
+              m.prompt_tokens, m.completion_tokens, m.total_tokens, m.cached_input_tokens, m.cache_write_tokens, m.reasoning_tokens
+            FROM runs r${metricsJoin}${modelJoin} WHERE ${conditions.join(" AND ")}`,
+      params: params as SqlParam[],
+    };
+  }
+
+  private async percentiles(base: { sql: string; params: SqlParam[] }, column: "total_duration_ns" | "ttft_ns") {
+    const picks = PERCENTILES.map((p) => `min(CASE WHEN rn * 100 >= n * ${p} THEN v END) AS p${p}`).join(", ");
+    const rows = await this.db.all(
+      `WITH f AS (${base.sql}),
+         ranked AS (
+           SELECT g, b, ${column} AS v,
+             row_number() OVER (PARTITION BY g, b ORDER BY ${column}) AS rn,
+             count(*) OVER (PARTITION BY g, b) AS n
+           FROM f WHERE ${column} IS NOT NULL
+         )
+       SELECT g, b, ${picks} FROM ranked GROUP BY g, b`,
+      base.params,
+    );
+    const result = new Map<string, { p50: number | null; p95: number | null; p99: number | null }>();
+    for (const row of rows) {
+      const value = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+      result.set(`${String(row.g)}|${String(row.b)}`, { p50: value(row.p50), p95: value(row.p95), p99: value(row.p99) });
+    }
+    return result;
+  }
+}
+
+function none() {
+  return { p50: null, p95: null, p99: null };
+}
