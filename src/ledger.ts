@@ -8,6 +8,7 @@
 import { EventBus } from "./events/bus.js";
 import { PostgresListener } from "./events/postgres-listener.js";
 import { AgentService } from "./services/agents.js";
+import { BulkService } from "./services/bulk.js";
 import { ApiKeyService } from "./services/api-keys.js";
 import { MessageService } from "./services/messages.js";
 import { OrganizationService } from "./services/organizations.js";
@@ -53,6 +54,7 @@ export interface Ledger {
   readonly feeds: RunFeedService;
   readonly webhooks: WebhookService;
   readonly stats: RunStatsService;
+  readonly bulk: BulkService;
   /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
   readonly guard: AddressGuard;
   /** Notices of new run events, for live followers in this process. */
@@ -92,6 +94,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     feeds: new RunFeedService(store, bus),
     webhooks: new WebhookService(store),
     stats: new RunStatsService(store),
+    bulk: new BulkService(store),
     guard,
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),

@@ -23,6 +23,7 @@ import { stepRoutes } from "./routes/steps.js";
 import { streamRoutes } from "./routes/streams.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { statsRoutes } from "./routes/stats.js";
+import { bulkRoutes } from "./routes/bulk.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -122,6 +123,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
   await app.register(webhookRoutes(ledger));
   await app.register(statsRoutes(ledger));
+  await app.register(bulkRoutes(ledger));
   return app;
 }
 

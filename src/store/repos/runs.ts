@@ -123,6 +123,12 @@ export class RunRepo {
     return (await this.db.run("DELETE FROM runs WHERE id = ? AND organization_id = ?", [id, organizationId])) === 1;
   }
 
+  /** Deletes these runs of the organization (their steps, messages, metrics and events cascade). */
+  async deleteMany(organizationId: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.run(`DELETE FROM runs WHERE organization_id = ? AND id IN (${placeholders(ids.length)})`, [organizationId, ...ids]);
+  }
+
   async deleteByAgent(organizationId: string, agentId: string): Promise<number> {
     return this.db.run("DELETE FROM runs WHERE organization_id = ? AND agent_id = ?", [organizationId, agentId]);
   }
