@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import { buildServer } from "./http/server.js";
 import { openLedger } from "./ledger.js";
+import { reaperActions } from "./telemetry/metrics.js";
 import { LivenessReaper } from "./workers/reaper.js";
 import { WebhookDispatcher } from "./workers/webhook-dispatcher.js";
 
@@ -29,7 +30,10 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
     intervalMs: config.reaper.intervalMs,
     defaults: config.reaper.defaults,
     onError: (error) => app.log.error({ err: error }, "liveness sweep failed"),
-    onReaped: (run, reason) => app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run"),
+    onReaped: (run, reason) => {
+      reaperActions.inc({ reason });
+      app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run");
+    },
   });
   const dispatcher = new WebhookDispatcher(ledger.store, ledger.bus, {
     guard: ledger.guard,

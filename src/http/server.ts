@@ -14,6 +14,7 @@ import type { Ledger } from "../ledger.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { endOpenStreams } from "./sse.js";
+import { httpDuration, observeStore } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -55,7 +56,7 @@ export interface ServerOptions {
 const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
-const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs"];
+const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"];
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -71,6 +72,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  app.addHook("onResponse", async (request, reply) => {
+    httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  observeStore(options.ledger.store);
   installErrorHandling(app);
   installJsonParser(app);
   app.decorate("routeTable", []);

@@ -11,6 +11,7 @@ import { canTransition, isTerminal, type RunStatus, type StopReason, TRANSITIONS
 import { durationNs } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
+import { transitions } from "../telemetry/metrics.js";
 import { enqueueRunWebhook } from "../webhooks/outbox.js";
 import { statusEvent } from "./run-events.js";
 
@@ -66,5 +67,6 @@ export async function transition(tx: Repos, run: Run, request: TransitionRequest
     await enqueueRunWebhook(tx, request.organizationId, after, now);
   }
   await tx.events.insertMany(request.organizationId, [statusEvent(after, updated.lastSeqId)]);
+  transitions.inc({ status: after.status });
   return after;
 }

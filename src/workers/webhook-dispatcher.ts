@@ -21,6 +21,7 @@ import { nextStep } from "../webhooks/retry-policy.js";
 import { send } from "../webhooks/sender.js";
 import { signatureHeader } from "../webhooks/signing.js";
 import { liveSecrets } from "../services/webhooks.js";
+import { webhookAttempts, webhookLag } from "../telemetry/metrics.js";
 
 export interface DispatcherOptions {
   guard: AddressGuard;
@@ -121,6 +122,7 @@ export class WebhookDispatcher {
   private async attempt(delivery: WebhookDelivery): Promise<void> {
     const secrets = await this.store.transaction((tx) => liveSecrets(tx, delivery.organization_id));
     const startedAt = new Date();
+    webhookLag.observe(Math.max(0, startedAt.getTime() - Date.parse(delivery.next_attempt_at)) / 1000);
     const timestampS = Math.floor(startedAt.getTime() / 1000);
     const headers = {
       "webhook-id": delivery.id,
@@ -156,6 +158,7 @@ export class WebhookDispatcher {
         callback_error: error,
       });
     });
+    webhookAttempts.inc({ outcome: step.kind });
     this.options.onAttempt?.(delivery, step.kind, result.statusCode);
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
+import { scrape } from "../../telemetry/metrics.js";
 import { sendError } from "../errors.js";
 
 const Status = Type.Object({ status: Type.String() });
@@ -27,5 +28,14 @@ export function opsRoutes(ledger: Ledger) {
     );
 
     app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+    app.get(
+      "/metrics",
+      { schema: { tags: ["operations"], summary: "Prometheus metrics", security: [], response: { 200: { type: "string" } } } },
+      async (_request, reply) => {
+        const { contentType, body } = await scrape();
+        return reply.type(contentType).send(body);
+      },
+    );
   };
 }
