@@ -8,6 +8,7 @@
 import { EventBus } from "./events/bus.js";
 import { PostgresListener } from "./events/postgres-listener.js";
 import { AgentService } from "./services/agents.js";
+import { AuditService } from "./services/audit.js";
 import { BulkService } from "./services/bulk.js";
 import { ApiKeyService } from "./services/api-keys.js";
 import { MessageService } from "./services/messages.js";
@@ -55,6 +56,7 @@ export interface Ledger {
   readonly webhooks: WebhookService;
   readonly stats: RunStatsService;
   readonly bulk: BulkService;
+  readonly audit: AuditService;
   /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
   readonly guard: AddressGuard;
   /** Notices of new run events, for live followers in this process. */
@@ -95,6 +97,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     webhooks: new WebhookService(store),
     stats: new RunStatsService(store),
     bulk: new BulkService(store),
+    audit: new AuditService(store),
     guard,
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),

@@ -25,6 +25,7 @@ import { streamRoutes } from "./routes/streams.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { statsRoutes } from "./routes/stats.js";
 import { bulkRoutes } from "./routes/bulk.js";
+import { auditRoutes } from "./routes/audit.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -132,6 +133,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(webhookRoutes(ledger));
   await app.register(statsRoutes(ledger));
   await app.register(bulkRoutes(ledger));
+  await app.register(auditRoutes(ledger));
   return app;
 }
 

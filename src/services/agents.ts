@@ -5,6 +5,7 @@ import { nowIso } from "../core/time.js";
 import { LIMITS, optionalJsonObject, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 
 export interface AgentCreateInput {
@@ -39,7 +40,11 @@ export class AgentService {
       last_run_completion: null,
       last_run_duration_ms: null,
     };
-    const inserted = await this.store.transaction((tx) => tx.agents.insert({ ...agent, organization_id: actor.organization_id }));
+    const inserted = await this.store.transaction(async (tx) => {
+      const ok = await tx.agents.insert({ ...agent, organization_id: actor.organization_id });
+      if (ok) await audit(tx, actor, "agent.create", { target_id: agent.id });
+      return ok;
+    });
     if (!inserted) throw new ConflictError(`agent ${agent.id} already exists`);
     return agent;
   }
@@ -69,6 +74,7 @@ export class AgentService {
     const updated = await this.store.transaction(async (tx) => {
       const agent = await tx.agents.get(actor.organization_id, agentId);
       if (agent === undefined) return undefined;
+      await audit(tx, actor, "agent.update", { target_id: agentId });
       return tx.agents.update(actor.organization_id, agentId, {
         ...(name === undefined ? {} : { name }),
         ...(metadata === undefined ? {} : { metadata: { ...agent.metadata, ...metadata } }),
@@ -84,7 +90,9 @@ export class AgentService {
     requireWriter(actor);
     requireId("agent", agentId);
     const deleted = await this.store.transaction(async (tx) => {
-      await tx.runs.deleteByAgent(actor.organization_id, agentId);
+      if ((await tx.agents.get(actor.organization_id, agentId)) === undefined) return false;
+      const runs = await tx.runs.deleteByAgent(actor.organization_id, agentId);
+      await audit(tx, actor, "agent.delete", { target_id: agentId, details: { runs_deleted: runs } });
       return tx.agents.delete(actor.organization_id, agentId);
     });
     if (!deleted) throw new NotFoundError(`agent ${agentId} not found`);

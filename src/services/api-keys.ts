@@ -7,6 +7,7 @@ import { LIMITS, optionalEnum, optionalString, rejectUnknownFields, requireObjec
 import type { Repos } from "../store/repos.js";
 import type { Store } from "../store/store.js";
 import { requireAdmin, requireSuperuser } from "./access.js";
+import { audit } from "./audit.js";
 
 const ROLES = ["admin", "write", "read"] as const;
 /** Keys look like `rlk_<12 visible chars>_<40 secret chars>`; the visible part identifies the key. */
@@ -45,7 +46,9 @@ export class ApiKeyService {
     const name = optionalString(input.name, "name", LIMITS.name) ?? `${role} key`;
     return this.store.transaction(async (tx) => {
       if ((await tx.organizations.get(organizationId)) === undefined) throw new NotFoundError(`organization ${organizationId} not found`);
-      return insertKey(tx, organizationId, name, role, false);
+      const key = await insertKey(tx, organizationId, name, role, false);
+      await audit(tx, { ...actor, organization_id: organizationId }, "api_key.create", { target_id: key.id, details: { role } });
+      return key;
     });
   }
 
@@ -66,6 +69,7 @@ export class ApiKeyService {
     const revoked = await this.store.transaction(async (tx) => {
       const key = await (actor.superuser ? tx.apiKeys.getAny(keyId) : tx.apiKeys.get(actor.organization_id, keyId));
       if (key === undefined) return undefined;
+      await audit(tx, { ...actor, organization_id: key.organization_id }, "api_key.revoke", { target_id: keyId });
       return tx.apiKeys.revoke(key.organization_id, keyId, nowIso());
     });
     if (revoked === undefined) throw new NotFoundError(`API key ${keyId} not found`);

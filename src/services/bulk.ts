@@ -6,6 +6,7 @@ import { optionalBoolean } from "../core/validate.js";
 import type { RunFilter } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { parseRunFilter, type RunListQuery } from "./run-filters.js";
 import { transition } from "./run-transitions.js";
 
@@ -62,6 +63,7 @@ export class BulkService {
       seen += batch.length;
       onProgress?.(Math.min(seen, matched), matched);
     }
+    await this.store.transaction((tx) => audit(tx, actor, "runs.bulk_cancel", { details: { ...query, changed } }));
     return { dry_run: false, matched, changed };
   }
 
@@ -77,6 +79,7 @@ export class BulkService {
       changed += await this.store.transaction((tx) => tx.runs.deleteMany(actor.organization_id, batch.map((r) => r.id)));
       onProgress?.(Math.min(changed, matched), matched);
     }
+    await this.store.transaction((tx) => audit(tx, actor, "runs.bulk_delete", { details: { ...query, changed } }));
     return { dry_run: false, matched, changed };
   }
 

@@ -7,6 +7,7 @@ import { nowIso, toIso } from "../core/time.js";
 import { LIMITS } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 import { messageEvent } from "./run-events.js";
 import { runNotFound } from "./runs.js";
@@ -73,6 +74,7 @@ export class MessageService {
       await tx.events.insertMany(actor.organization_id, messages.map(messageEvent));
       const tools = valid.flatMap(toolNames);
       if (tools.length > 0) await tx.metrics.addTools(runId, tools);
+      await audit(tx, actor, "messages.append", { run_id: runId, details: { count: messages.length } });
       return messages;
     });
   }

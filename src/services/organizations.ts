@@ -5,6 +5,7 @@ import { nowIso } from "../core/time.js";
 import { LIMITS, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import { requireSuperuser } from "./access.js";
+import { audit } from "./audit.js";
 
 export class OrganizationService {
   constructor(private readonly store: Store) {}
@@ -16,7 +17,10 @@ export class OrganizationService {
     const name = optionalString(input.name, "name", LIMITS.name);
     if (name === undefined || name.trim() === "") throw new InvalidArgumentError("name is required: a non-empty string");
     const org: Organization = { id: newId("org"), name, created_at: nowIso() };
-    await this.store.transaction((tx) => tx.organizations.insert(org));
+    await this.store.transaction(async (tx) => {
+      await tx.organizations.insert(org);
+      await audit(tx, actor, "organization.create", { target_id: org.id });
+    });
     return org;
   }
 

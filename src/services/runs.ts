@@ -28,6 +28,7 @@ import type { RunColumns } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
 import { AddressGuard } from "../webhooks/address-guard.js";
 import { requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { resolvePage } from "./paging.js";
 import { effectiveOrder, parseRunListQuery, type RunListQuery } from "./run-filters.js";
 import { transition, transitionRejected } from "./run-transitions.js";
@@ -140,6 +141,7 @@ export class RunService {
         cache_write_tokens: null,
         reasoning_tokens: null,
       });
+      await audit(tx, actor, "run.create", { run_id: run.id });
       return { run, created: true };
     });
   }
@@ -205,7 +207,9 @@ export class RunService {
       const now = nowIso();
       if (metadata !== undefined) set.metadata = { ...run.metadata, ...metadata };
       if (target !== undefined && target.status !== run.status) {
-        return transition(tx, run, { organizationId: actor.organization_id, status: target.status, stopReason: target.stopReason, now, set });
+        const moved = await transition(tx, run, { organizationId: actor.organization_id, status: target.status, stopReason: target.stopReason, now, set });
+        await audit(tx, actor, "run.update", { run_id: runId, details: { status: moved.status, stop_reason: moved.stop_reason } });
+        return moved;
       }
       if (target !== undefined && isTerminal(run.status)) {
         // The same terminal status again: a producer's retry succeeds once, with nothing changed.
@@ -220,6 +224,7 @@ export class RunService {
       set.updated_at = now;
       const updated = await tx.runs.update(actor.organization_id, runId, set);
       if (updated === undefined) throw runNotFound(runId);
+      await audit(tx, actor, "run.update", { run_id: runId, details: { fields: Object.keys(input).filter((k) => input[k as keyof RunUpdateInput] != null) } });
       return updated.run;
     });
   }
@@ -231,7 +236,12 @@ export class RunService {
   async cancel(actor: Actor, runId: string): Promise<Run> {
     requireWriter(actor);
     requireId("run", runId);
-    return this.store.transaction((tx) => cancelInTransaction(tx, actor, runId));
+    return this.store.transaction(async (tx) => {
+      const before = await tx.runs.getForUpdate(actor.organization_id, runId);
+      const run = await cancelInTransaction(tx, actor, runId);
+      if (before !== undefined && !isTerminal(before.status)) await audit(tx, actor, "run.cancel", { run_id: runId });
+      return run;
+    });
   }
 
   /**
@@ -257,6 +267,7 @@ export class RunService {
           continue;
         }
         await cancelInTransaction(tx, actor, id);
+        await audit(tx, actor, "run.cancel", { run_id: id, target_id: agentId });
         outcome[id] = "cancelled";
       }
       if (!Object.values(outcome).includes("cancelled")) {
@@ -293,6 +304,7 @@ export class RunService {
       if (!isTerminal(run.status)) await cancelInTransaction(tx, actor, runId);
       const now = nowIso();
       await tx.runs.update(actor.organization_id, runId, { deleted_at: now, updated_at: now });
+      await audit(tx, actor, "run.soft_delete", { run_id: runId });
     });
   }
 
@@ -302,6 +314,7 @@ export class RunService {
     requireId("run", runId);
     const deleted = await this.store.transaction(async (tx) => {
       if ((await tx.runs.get(actor.organization_id, runId)) === undefined) return false;
+      await audit(tx, actor, "run.delete", { run_id: runId });
       return tx.runs.delete(actor.organization_id, runId);
     });
     if (!deleted) throw runNotFound(runId);

@@ -19,6 +19,7 @@ import type { UsageDelta } from "../store/repos/run-metrics.js";
 import type { StepFilter } from "../store/repos/steps.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 import { stepEvent } from "./run-events.js";
 import { runNotFound } from "./runs.js";
@@ -194,6 +195,7 @@ export class StepService {
       await tx.steps.insert({ ...step, organization_id: actor.organization_id });
       await tx.metrics.addUsage(runId, usageOf(step), 1);
       await tx.events.insertMany(actor.organization_id, [stepEvent(step, locked.lastSeqId)]);
+      await audit(tx, actor, "step.record", { run_id: runId, target_id: step.id });
       return step;
     });
   }
@@ -231,6 +233,7 @@ export class StepService {
       if (updated === undefined) throw new InvalidTransitionError(`step ${stepId} is no longer pending`);
       await tx.metrics.addUsage(runId, usageDifference(usageOf(updated), usageOf(step)), 0);
       await tx.events.insertMany(actor.organization_id, [stepEvent(updated, locked.lastSeqId)]);
+      await audit(tx, actor, "step.finish", { run_id: runId, target_id: stepId, details: { status } });
       return updated;
     });
   }
@@ -295,7 +298,9 @@ export class StepService {
     const feedback = optionalEnum(input.feedback, "feedback", ["positive", "negative"] as const) ?? null;
     const tags = optionalStringArray(input.tags, "tags", LIMITS.tags, LIMITS.tag);
     const updated = await this.store.transaction(async (tx) => {
-      if ((await tx.steps.get(actor.organization_id, stepId)) === undefined) return undefined;
+      const step = await tx.steps.get(actor.organization_id, stepId);
+      if (step === undefined) return undefined;
+      await audit(tx, actor, "step.feedback", { run_id: step.run_id, target_id: stepId, details: { feedback } });
       return tx.steps.update(actor.organization_id, stepId, { feedback, ...(tags === undefined ? {} : { tags }), updated_at: nowIso() });
     });
     if (updated === undefined) throw new NotFoundError(`step ${stepId} not found`);

@@ -7,6 +7,7 @@ import type { WebhookAttempt, WebhookDelivery } from "../store/repos/webhooks.js
 import type { Store } from "../store/store.js";
 import { generateSecret } from "../webhooks/signing.js";
 import { requireAdmin, requireWriter } from "./access.js";
+import { audit } from "./audit.js";
 import { runNotFound } from "./runs.js";
 
 /** How long the previous secret keeps signing after a rotation. */
@@ -51,6 +52,7 @@ export class WebhookService {
     return this.store.transaction(async (tx) => {
       await ensureSecrets(tx, actor.organization_id);
       const now = new Date();
+      await audit(tx, actor, "webhook_secret.rotate");
       await tx.webhooks.rotateSecret(actor.organization_id, generateSecret(), now.toISOString(), new Date(now.getTime() + ROTATION_OVERLAP_MS).toISOString());
       return view((await tx.webhooks.getSecrets(actor.organization_id))!);
     });
@@ -72,6 +74,7 @@ export class WebhookService {
       const run = await tx.runs.get(actor.organization_id, runId);
       if (run === undefined) throw runNotFound(runId);
       const reset = await tx.webhooks.redeliverLatest(actor.organization_id, runId, nowIso());
+      if (reset !== undefined) await audit(tx, actor, "webhook.redeliver", { run_id: runId, target_id: reset.id });
       if (reset === undefined) {
         throw new ConflictError(
           run.callback_url === null ? `run ${runId} has no callback_url, so it has no webhook to send` : `run ${runId} has not ended yet, so its webhook has not been created`,

@@ -2,6 +2,7 @@ import type { RunNotice } from "../events/notice.js";
 import type { Dialect, Executor } from "./executor.js";
 import { AgentRepo } from "./repos/agents.js";
 import { ApiKeyRepo } from "./repos/api-keys.js";
+import { AuditRepo } from "./repos/audit.js";
 import { LivenessRepo } from "./repos/liveness.js";
 import { MessageRepo } from "./repos/messages.js";
 import { OrganizationRepo } from "./repos/organizations.js";
@@ -23,6 +24,7 @@ export class Repos {
   readonly messages: MessageRepo;
   readonly events: RunEventRepo;
   readonly webhooks: WebhookRepo;
+  readonly audit: AuditRepo;
   readonly stats: RunStatsRepo;
   /** The reaper's view of active runs across organizations. */
   readonly liveness: LivenessRepo;
@@ -39,6 +41,7 @@ export class Repos {
     this.messages = new MessageRepo(db);
     this.events = new RunEventRepo(db, dialect, this.notices);
     this.webhooks = new WebhookRepo(db, dialect);
+    this.audit = new AuditRepo(db);
     this.stats = new RunStatsRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
   }

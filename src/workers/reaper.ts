@@ -24,6 +24,7 @@
  */
 import { InvalidTransitionError, NotFoundError } from "../core/errors.js";
 import type { Run } from "../core/model.js";
+import { audit } from "../services/audit.js";
 import { transition } from "../services/run-transitions.js";
 import type { LivenessDefaults, LivenessReason, OverdueRun } from "../store/repos/liveness.js";
 import type { Store } from "../store/store.js";
@@ -158,6 +159,7 @@ export class LivenessReaper {
           now: at,
           set: { error: { type: due.reason, message: explain(run, due) } },
         });
+        await audit(tx, { organization_id: candidate.organization_id }, "run.reap", { run_id: run.id, details: { reason: due.reason } });
         return { run: failed, reason: due.reason };
       });
     } catch (error) {

@@ -125,7 +125,10 @@ describe.skipIf(!BACKENDS[1]!.available)("run statistics on both backends", () =
         const all = [];
         for (const query of [{}, { group_by: "agent_id" as const, bucket: "hour" as const }, { group_by: "model" as const }, { group_by: "stop_reason" as const }]) {
           const report = await opened.ledger.stats.stats(actor, query);
-          all.push({ ...report, groups: report.groups.map((g) => ({ ...g, group: rename(g.group) })) });
+          // Agent ids differ between the databases: compare groups by agent name, in a fixed order.
+          const groups = report.groups.map((g) => ({ ...g, group: rename(g.group) }));
+          groups.sort((x, y) => `${x.bucket}|${x.group}`.localeCompare(`${y.bucket}|${y.group}`));
+          all.push({ ...report, groups });
         }
         reports.push(all);
       } finally {

@@ -211,4 +211,32 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);
 `,
   },
+  {
+    version: 3,
+    name: "audit log and retention policies",
+    sql: `
+CREATE TABLE audit_log (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  api_key_id TEXT,
+  action TEXT NOT NULL,
+  run_id TEXT,
+  target_id TEXT,
+  details JSONB,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log (organization_id, id);
+CREATE INDEX audit_log_org_run ON audit_log (organization_id, run_id, id);
+
+CREATE TABLE retention_policies (
+  organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+  terminal_days INTEGER,
+  status_days JSONB NOT NULL,
+  soft_deleted_grace_days INTEGER,
+  updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX runs_org_completed ON runs (organization_id, completed_at) WHERE completed_at IS NOT NULL;
+CREATE INDEX runs_deleted ON runs (deleted_at) WHERE deleted_at IS NOT NULL;
+`,
+  },
 ];
