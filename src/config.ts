@@ -20,6 +20,10 @@ export interface ServerConfig {
     retryScheduleMs: number[];
     timeoutMs: number;
   };
+  retention: {
+    intervalMs: number;
+    defaultGraceDays: number;
+  };
   reaper: {
     intervalMs: number;
     /** Server limits in seconds for runs without their own; 0 turns a check off. */
@@ -94,6 +98,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       allowlist: (env.RUNLEDGER_WEBHOOK_ALLOWLIST ?? "").split(",").map((e) => e.trim()).filter(Boolean),
       retryScheduleMs: durations("RUNLEDGER_WEBHOOK_RETRY_SCHEDULE", env.RUNLEDGER_WEBHOOK_RETRY_SCHEDULE),
       timeoutMs: Math.max(100, duration("RUNLEDGER_WEBHOOK_TIMEOUT", env.RUNLEDGER_WEBHOOK_TIMEOUT ?? "10s")),
+    },
+    retention: {
+      intervalMs: Math.max(1_000, duration("RUNLEDGER_RETENTION_INTERVAL", env.RUNLEDGER_RETENTION_INTERVAL ?? "1h")),
+      defaultGraceDays: duration("RUNLEDGER_SOFT_DELETE_GRACE", env.RUNLEDGER_SOFT_DELETE_GRACE ?? "7d") / 86_400_000,
     },
     reaper: {
       intervalMs: Math.max(10, duration("RUNLEDGER_REAPER_INTERVAL", env.RUNLEDGER_REAPER_INTERVAL ?? "5s")),

@@ -13,6 +13,7 @@ import { BulkService } from "./services/bulk.js";
 import { ApiKeyService } from "./services/api-keys.js";
 import { MessageService } from "./services/messages.js";
 import { OrganizationService } from "./services/organizations.js";
+import { RetentionService } from "./services/retention.js";
 import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
@@ -57,6 +58,7 @@ export interface Ledger {
   readonly stats: RunStatsService;
   readonly bulk: BulkService;
   readonly audit: AuditService;
+  readonly retention: RetentionService;
   /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
   readonly guard: AddressGuard;
   /** Notices of new run events, for live followers in this process. */
@@ -98,6 +100,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     stats: new RunStatsService(store),
     bulk: new BulkService(store),
     audit: new AuditService(store),
+    retention: new RetentionService(store),
     guard,
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),

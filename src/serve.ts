@@ -8,6 +8,7 @@ import { buildServer } from "./http/server.js";
 import { openLedger } from "./ledger.js";
 import { reaperActions } from "./telemetry/metrics.js";
 import { LivenessReaper } from "./workers/reaper.js";
+import { RetentionSweeper } from "./workers/retention-sweeper.js";
 import { WebhookDispatcher } from "./workers/webhook-dispatcher.js";
 
 export async function serve(config: ServerConfig): Promise<FastifyInstance> {
@@ -43,7 +44,13 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
     onAttempt: (delivery, outcome, statusCode) =>
       app.log.info({ delivery_id: delivery.id, run_id: delivery.run_id, outcome, status_code: statusCode }, "webhook attempt"),
   });
+  const retention = new RetentionSweeper(ledger.store, {
+    intervalMs: config.retention.intervalMs,
+    defaultGraceDays: config.retention.defaultGraceDays,
+    onError: (error) => app.log.error({ err: error }, "retention sweep failed"),
+  });
   app.addHook("onClose", async () => {
+    await retention.stop();
     await dispatcher.stop();
     await reaper.stop();
     await ledger.close();
@@ -51,6 +58,7 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
   await app.listen({ host: config.host, port: config.port });
   reaper.start();
   dispatcher.start();
+  retention.start();
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -26,6 +26,7 @@ import { webhookRoutes } from "./routes/webhooks.js";
 import { statsRoutes } from "./routes/stats.js";
 import { bulkRoutes } from "./routes/bulk.js";
 import { auditRoutes } from "./routes/audit.js";
+import { retentionRoutes } from "./routes/retention.js";
 import { Agent } from "./schemas/agents.js";
 import { ApiKey, CreatedApiKey, Organization } from "./schemas/admin.js";
 import { ErrorBody } from "./schemas/common.js";
@@ -134,6 +135,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(statsRoutes(ledger));
   await app.register(bulkRoutes(ledger));
   await app.register(auditRoutes(ledger));
+  await app.register(retentionRoutes(ledger));
   return app;
 }
 

@@ -9,6 +9,7 @@ import { OrganizationRepo } from "./repos/organizations.js";
 import { RunEventRepo } from "./repos/run-events.js";
 import { RunMetricsRepo } from "./repos/run-metrics.js";
 import { RunStatsRepo } from "./repos/run-stats.js";
+import { RetentionRepo } from "./repos/retention.js";
 import { RunRepo } from "./repos/runs.js";
 import { StepRepo } from "./repos/steps.js";
 import { WebhookRepo } from "./repos/webhooks.js";
@@ -25,6 +26,7 @@ export class Repos {
   readonly events: RunEventRepo;
   readonly webhooks: WebhookRepo;
   readonly audit: AuditRepo;
+  readonly retention: RetentionRepo;
   readonly stats: RunStatsRepo;
   /** The reaper's view of active runs across organizations. */
   readonly liveness: LivenessRepo;
@@ -42,6 +44,7 @@ export class Repos {
     this.events = new RunEventRepo(db, dialect, this.notices);
     this.webhooks = new WebhookRepo(db, dialect);
     this.audit = new AuditRepo(db);
+    this.retention = new RetentionRepo(db);
     this.stats = new RunStatsRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
   }

@@ -1,0 +1,108 @@
+/**
+ * The retention sweeper: deletes ended runs older than their organization's policy allows
+ * (per status when the policy says so) and purges soft-deleted runs after the grace period
+ * — with their steps, messages, metrics, events and deliveries. It deletes in small batches,
+ * one transaction each, so it never holds long locks or stalls writers; on PostgreSQL only
+ * one process sweeps at a time. Errors are reported and the loop carries on.
+ */
+import { TERMINAL_STATUSES } from "../core/run-lifecycle.js";
+import { audit } from "../services/audit.js";
+import type { Store } from "../store/store.js";
+import { retentionActions } from "../telemetry/metrics.js";
+import { runAsSingleton } from "./singleton.js";
+
+export const RETENTION_LOCK_ID = 727_274_003;
+const DAY_MS = 86_400_000;
+
+export interface RetentionOptions {
+  intervalMs: number;
+  /** Days a soft-deleted run is kept where the organization's policy does not say. */
+  defaultGraceDays: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface RetentionCounts {
+  expired: number;
+  purged: number;
+}
+
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<unknown> = Promise.resolve();
+  private running = false;
+
+  constructor(private readonly store: Store, private readonly options: RetentionOptions) {}
+
+  /** One full pass; `onProgress` hears the running totals after every batch. */
+  async sweep(now = new Date(), onProgress?: (counts: RetentionCounts) => void): Promise<RetentionCounts> {
+    const result = await runAsSingleton(this.store, RETENTION_LOCK_ID, () => this.pass(now, onProgress));
+    return result.acquired ? result.value : { expired: 0, purged: 0 };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = () => {
+      this.current = this.sweep()
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          if (this.running) this.timer = setTimeout(tick, this.options.intervalMs).unref();
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  private async pass(now: Date, onProgress?: (counts: RetentionCounts) => void): Promise<RetentionCounts> {
+    const batch = this.options.batchSize ?? 500;
+    const counts: RetentionCounts = { expired: 0, purged: 0 };
+    const policies = await this.store.read.retention.all();
+    const drain = async (step: () => Promise<number>, kind: keyof RetentionCounts) => {
+      for (;;) {
+        const deleted = await step();
+        counts[kind] += deleted;
+        if (deleted > 0) {
+          retentionActions.inc({ kind }, deleted);
+          onProgress?.({ ...counts });
+        }
+        if (deleted < batch) return;
+      }
+    };
+    for (const policy of policies) {
+      for (const status of TERMINAL_STATUSES) {
+        const days = policy.status_days[status] ?? policy.terminal_days;
+        if (days == null) continue;
+        const before = new Date(now.getTime() - days * DAY_MS).toISOString();
+        const start = counts.expired;
+        await drain(() => this.store.transaction((tx) => tx.retention.deleteEnded(policy.organization_id, status, before, batch)), "expired");
+        if (counts.expired > start) {
+          await this.store.transaction((tx) =>
+            audit(tx, { organization_id: policy.organization_id }, "retention.delete", { details: { status, older_than_days: days, runs: counts.expired - start } }),
+          );
+        }
+      }
+      if (policy.soft_deleted_grace_days != null) {
+        const before = new Date(now.getTime() - policy.soft_deleted_grace_days * DAY_MS).toISOString();
+        await drain(() => this.store.transaction((tx) => tx.retention.purgeDeleted(before, batch, policy.organization_id)), "purged");
+      }
+    }
+    // Organizations without their own grace period use the server's.
+    const custom = new Set(policies.filter((p) => p.soft_deleted_grace_days != null).map((p) => p.organization_id));
+    const before = new Date(now.getTime() - this.options.defaultGraceDays * DAY_MS).toISOString();
+    if (custom.size === 0) {
+      await drain(() => this.store.transaction((tx) => tx.retention.purgeDeleted(before, batch)), "purged");
+    } else {
+      const orgs = await this.store.read.organizations.list();
+      for (const org of orgs.filter((o) => !custom.has(o.id))) {
+        await drain(() => this.store.transaction((tx) => tx.retention.purgeDeleted(before, batch, org.id)), "purged");
+      }
+    }
+    return counts;
+  }
+}
