@@ -13,7 +13,9 @@ import {
   UnauthenticatedError,
 } from "../core/errors.js";
 import type { LettaMessage } from "../core/letta-messages.js";
-import type { Run, RunEvent, Step } from "../core/model.js";
+import type { ApiKey, Run, RunEvent, Step, Usage } from "../core/model.js";
+import type { BulkResult } from "../services/bulk.js";
+import type { RunStatsReport } from "../services/stats.js";
 import type { RunCreateInput, RunUpdateInput } from "../services/runs.js";
 import type { StepFinishInput, StepInput } from "../services/steps.js";
 
@@ -76,16 +78,50 @@ export class RunledgerClient {
     return this.request("POST", `/v1/runs/${encodeURIComponent(runId)}/events`, { chunks });
   }
 
+  listRuns(query: Record<string, string | number | boolean | readonly string[] | undefined> = {}): Promise<Run[]> {
+    return this.request("GET", `/v1/runs/${queryString(query)}`);
+  }
+
+  runUsage(runId: string): Promise<Usage> {
+    return this.request("GET", `/v1/runs/${encodeURIComponent(runId)}/usage`);
+  }
+
+  runStats(query: Record<string, string | number | boolean | readonly string[] | undefined> = {}): Promise<RunStatsReport> {
+    return this.request("GET", `/v1/runs/stats${queryString(query)}`);
+  }
+
+  bulkCancel(body: object): Promise<BulkResult> {
+    return this.request("POST", "/v1/runs/bulk/cancel", body);
+  }
+
+  listApiKeys(organizationId?: string): Promise<ApiKey[]> {
+    return this.request("GET", `/v1/api-keys${queryString({ organization_id: organizationId })}`);
+  }
+
+  createApiKey(input: { name?: string; role?: string; organization_id?: string }): Promise<ApiKey & { key: string }> {
+    return this.request("POST", "/v1/api-keys", input);
+  }
+
+  revokeApiKey(keyId: string): Promise<ApiKey> {
+    return this.request("DELETE", `/v1/api-keys/${encodeURIComponent(keyId)}`);
+  }
+
   /**
-   * Follows the run's status events over SSE, reconnecting (with Last-Event-ID) when the
-   * connection drops, until `signal` aborts or the run ends. Calls `onStatus` for each.
+   * Follows the run's event feed, reconnecting with Last-Event-ID when the connection drops,
+   * until the run ends (resolves with its final status) or `signal` aborts.
    */
-  async watchStatus(runId: string, onStatus: (status: string) => void, signal: AbortSignal): Promise<void> {
+  async followEvents(
+    runId: string,
+    onEvent: (kind: string, data: Record<string, unknown>, seqId: number | undefined) => void,
+    signal: AbortSignal,
+    kinds?: readonly string[],
+  ): Promise<string | undefined> {
     let lastId: string | undefined;
     let failures = 0;
+    const query = kinds === undefined ? "" : queryString({ kinds });
     while (!signal.aborted) {
       try {
-        const response = await fetch(`${this.baseUrl}/v1/runs/${encodeURIComponent(runId)}/events?kinds=status`, {
+        const response = await fetch(`${this.baseUrl}/v1/runs/${encodeURIComponent(runId)}/events${query}`, {
           headers: { authorization: `Bearer ${this.options.apiKey}`, ...(lastId ? { "last-event-id": lastId } : {}) },
           signal,
         });
@@ -103,18 +139,28 @@ export class RunledgerClient {
             const event = /^event: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
             if (id !== undefined) lastId = id;
-            if (data !== undefined && (event === "status" || event === "end")) onStatus((JSON.parse(data) as { status: string }).status);
-            if (event === "end") return;
+            if (data !== undefined && event !== undefined) {
+              const parsed = JSON.parse(data) as Record<string, unknown>;
+              if (event === "end") return parsed.status as string;
+              onEvent(event, parsed, id === undefined ? undefined : Number(id));
+            }
             end = buffer.indexOf("\n\n");
           }
         }
       } catch (error) {
-        if (signal.aborted) return;
+        if (signal.aborted) return undefined;
         if (error instanceof NotFoundError || error instanceof UnauthenticatedError || error instanceof PermissionDeniedError) throw error;
         failures++;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** failures)));
     }
+    return undefined;
+  }
+
+  /** Calls `onStatus` for each status the run enters, until it ends or `signal` aborts. */
+  async watchStatus(runId: string, onStatus: (status: string) => void, signal: AbortSignal): Promise<void> {
+    const final = await this.followEvents(runId, (_kind, data) => onStatus(data.status as string), signal, ["status"]);
+    if (final !== undefined) onStatus(final);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -127,6 +173,16 @@ export class RunledgerClient {
     if (!response.ok) throw await toError(response);
     return (await response.json()) as T;
   }
+}
+
+function queryString(query: Record<string, string | number | boolean | readonly string[] | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) params.append(key, String(item));
+  }
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
 }
 
 async function toError(response: Response): Promise<LedgerError | HttpRequestError> {
