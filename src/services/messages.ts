@@ -2,16 +2,15 @@ import { ConflictError, InvalidArgumentError } from "../core/errors.js";
 import { newId, requireId } from "../core/ids.js";
 import { type LettaMessage, MESSAGE_TYPES, type MessageType, toolNames, validateMessage, type MessageInput } from "../core/letta-messages.js";
 import type { Actor } from "../core/model.js";
-import { ACTIVE_STATUSES } from "../core/run-lifecycle.js";
 import { nowIso, toIso } from "../core/time.js";
 import { LIMITS } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { lockActiveRun } from "./active-run.js";
 import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 import { messageEvent } from "./run-events.js";
 import { runNotFound } from "./runs.js";
-import { inactiveRun } from "./steps.js";
 
 export interface MessageListQuery extends PageInput {
   message_types?: readonly MessageType[] | null;
@@ -43,13 +42,7 @@ export class MessageService {
 
     return this.store.transaction(async (tx) => {
       const now = nowIso();
-      const locked = await tx.runs.update(
-        actor.organization_id,
-        runId,
-        { last_heartbeat_at: now, updated_at: now },
-        { fromStatuses: ACTIVE_STATUSES, events: valid.length },
-      );
-      if (locked === undefined) throw await inactiveRun(tx, actor, runId, "append messages");
+      const locked = await lockActiveRun(tx, actor, runId, valid.length, "append messages", now);
       const taken = await tx.messages.existingIds(givenIds);
       if (taken.length > 0) throw new ConflictError(`message ids already exist: ${taken.join(", ")}; omit id to let the server assign one`);
       for (const stepId of stepIds) {

@@ -1,15 +1,15 @@
 import { InvalidArgumentError } from "../core/errors.js";
 import { requireId } from "../core/ids.js";
 import type { Actor, JsonObject, RunEvent, RunEventKind } from "../core/model.js";
-import { ACTIVE_STATUSES, parseRunStatus, type RunStatus } from "../core/run-lifecycle.js";
+import { parseRunStatus, type RunStatus } from "../core/run-lifecycle.js";
 import { nowIso } from "../core/time.js";
 import { isPlainObject, LIMITS, optionalStringArray } from "../core/validate.js";
 import type { EventBus } from "../events/bus.js";
 import { type FollowOptions, followOrganization, followRun } from "../events/follow.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { lockActiveRun } from "./active-run.js";
 import { runNotFound } from "./runs.js";
-import { inactiveRun } from "./steps.js";
 
 export interface OrganizationFeedQuery {
   agent_ids?: readonly string[] | null;
@@ -67,13 +67,7 @@ export class RunFeedService {
     });
     return this.store.transaction(async (tx) => {
       const now = nowIso();
-      const locked = await tx.runs.update(
-        actor.organization_id,
-        runId,
-        { last_heartbeat_at: now, updated_at: now },
-        { fromStatuses: ACTIVE_STATUSES, events: chunks.length },
-      );
-      if (locked === undefined) throw await inactiveRun(tx, actor, runId, "stream chunks");
+      const locked = await lockActiveRun(tx, actor, runId, chunks.length, "stream chunks", now);
       const first = locked.lastSeqId - chunks.length + 1;
       const events: RunEvent[] = chunks.map((chunk, i) => ({
         run_id: runId,

@@ -1,7 +1,7 @@
 import { ConflictError, InvalidArgumentError, InvalidTransitionError, NotFoundError } from "../core/errors.js";
 import { newId, requireId } from "../core/ids.js";
 import type { Actor, Feedback, JsonObject, Step, StepMetrics, StepStatus } from "../core/model.js";
-import { ACTIVE_STATUSES, parseStopReason, type StopReason } from "../core/run-lifecycle.js";
+import { parseStopReason, type StopReason } from "../core/run-lifecycle.js";
 import { nowIso, parseTimestamp } from "../core/time.js";
 import {
   LIMITS,
@@ -14,11 +14,11 @@ import {
   rejectUnknownFields,
   requireObject,
 } from "../core/validate.js";
-import type { Repos } from "../store/repos.js";
 import type { UsageDelta } from "../store/repos/run-metrics.js";
 import type { StepFilter } from "../store/repos/steps.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
+import { lockActiveRun } from "./active-run.js";
 import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 import { stepEvent } from "./run-events.js";
@@ -147,13 +147,7 @@ export class StepService {
 
     return this.store.transaction(async (tx) => {
       const now = nowIso();
-      const locked = await tx.runs.update(
-        actor.organization_id,
-        runId,
-        { last_heartbeat_at: now, updated_at: now },
-        { fromStatuses: ACTIVE_STATUSES, events: 1 },
-      );
-      if (locked === undefined) throw await inactiveRun(tx, actor, runId, "record a step");
+      const locked = await lockActiveRun(tx, actor, runId, 1, "record a step", now);
       if (await tx.steps.exists(id)) throw new ConflictError(`step ${id} already exists; omit id to let the server assign one`);
       const step: Step = {
         status: "pending",
@@ -306,13 +300,4 @@ export class StepService {
     if (updated === undefined) throw new NotFoundError(`step ${stepId} not found`);
     return updated;
   }
-}
-
-/** Explains why a write to a run was refused: it does not exist, or it has ended. */
-export async function inactiveRun(tx: Repos, actor: Actor, runId: string, action: string): Promise<Error> {
-  const run = await tx.runs.get(actor.organization_id, runId);
-  if (run === undefined) return runNotFound(runId);
-  return new InvalidTransitionError(
-    `cannot ${action}: run ${runId} has ended (${run.status}, stop_reason ${run.stop_reason}) and accepts no more steps or messages`,
-  );
 }
