@@ -5,13 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openLedger } from "../../src/ledger.js";
+import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { ADMIN_KEY, exited, root, start, tsx, type Started } from "../support/process.js";
 
 const exec = promisify(execFile);
 
-describe("the runledger command", () => {
+for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledger command [${backend.name}]`, () => {
   const dir = mkdtempSync(join(tmpdir(), "runledger-cli-"));
-  const databaseUrl = `sqlite:${join(dir, "cli.db")}`;
+  const schema = uniqueSchema();
+  const databaseUrl = backend.name === "sqlite" ? `sqlite:${join(dir, "cli.db")}` : `${POSTGRES_URL}?schema=${schema}`;
   let server: Started;
   let agentId: string;
   const runIds: string[] = [];
@@ -45,6 +48,11 @@ describe("the runledger command", () => {
     server.child.kill("SIGTERM");
     await exited(server.child);
     rmSync(dir, { recursive: true, force: true });
+    if (backend.name === "postgres") {
+      const ledger = await openLedger({ url: databaseUrl, listen: false });
+      await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      await ledger.close();
+    }
   });
 
   it("lists runs as a table for people and as JSON for scripts", async () => {

@@ -53,6 +53,17 @@ forEachBackend("track() in process", (world) => {
     await expect(outcome).rejects.toBeInstanceOf(RunCancelledError);
   });
 
+  it("an agent-wide cancel reaches the producer too", async () => {
+    const t = await world().tenant();
+    const agent = await t.agent();
+    const ledger = world().ledger;
+    const outcome = track({ ledger, actor: t.writer }, { agent_id: agent.id }, async (run) => {
+      expect(await ledger.runs.cancelAgentRuns(t.admin, agent.id)).toEqual({ [run.id]: "cancelled" });
+      await aborted(run.signal);
+    });
+    await expect(outcome).rejects.toBeInstanceOf(RunCancelledError);
+  });
+
   it("heartbeats while the agent works", async () => {
     const t = await world().tenant();
     const agent = await t.agent();
