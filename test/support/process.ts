@@ -4,6 +4,13 @@ import { join } from "node:path";
 
 export const root = join(import.meta.dirname, "../..");
 export const tsx = join(root, "node_modules/.bin/tsx");
+
+/**
+ * node itself with the TypeScript loader, not the tsx wrapper: a signal sent to the child
+ * must reach the server (the wrapper is a separate process that SIGKILL would leave the
+ * server orphaned behind).
+ */
+export const NODE_WITH_TSX = [process.execPath, "--import", "tsx"] as const;
 export const ADMIN_KEY = "rlk_processtest1_abcdefghijklmnopqrstuvwxyz012345";
 
 export interface Started {
@@ -14,7 +21,11 @@ export interface Started {
 
 /** Starts the server and waits (with a deadline) for its "listening" log line. */
 export async function start(args: string[], env: Record<string, string>): Promise<Started> {
-  const child = spawn(tsx, [join(root, "src/main.ts"), ...args], { env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), join(root, "src/main.ts"), ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (out += chunk.toString()));
