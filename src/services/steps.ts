@@ -148,7 +148,8 @@ export class StepService {
     return this.store.transaction(async (tx) => {
       const now = nowIso();
       const locked = await lockActiveRun(tx, actor, runId, 1, "record a step", now);
-      if (await tx.steps.exists(id)) throw new ConflictError(`step ${id} already exists; omit id to let the server assign one`);
+      // A server-made id is a fresh UUID; only a producer's own id can collide.
+      if (input.id != null && (await tx.steps.exists(id))) throw new ConflictError(`step ${id} already exists; omit id to let the server assign one`);
       const step: Step = {
         status: "pending",
         stop_reason: null,

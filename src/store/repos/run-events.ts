@@ -23,20 +23,24 @@ export class RunEventRepo {
 
   async insertMany(organizationId: string, events: readonly RunEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const last = events.reduce((a, b) => (b.seq_id > a.seq_id ? b : a));
+    const notice = { organization_id: organizationId, run_id: last.run_id, seq_id: last.seq_id };
+    this.notices.push(notice);
     for (let start = 0; start < events.length; start += ROWS_PER_INSERT) {
       const chunk = events.slice(start, start + ROWS_PER_INSERT);
       const params: SqlParam[] = [];
       for (const e of chunk) params.push(e.run_id, e.seq_id, organizationId, e.kind, param(e.event), e.created_at);
-      await this.db.run(
-        `INSERT INTO run_events (run_id, seq_id, organization_id, kind, event, created_at)
-         VALUES ${chunk.map(() => `(${placeholders(6)})`).join(", ")}`,
-        params,
-      );
+      const insert = `INSERT INTO run_events (run_id, seq_id, organization_id, kind, event, created_at)
+         VALUES ${chunk.map(() => `(${placeholders(6)})`).join(", ")}`;
+      const lastChunk = start + ROWS_PER_INSERT >= events.length;
+      if (this.dialect.name === "postgres" && lastChunk) {
+        // The notice rides in the same statement (no extra round trip); PostgreSQL delivers
+        // it to every listening process when the transaction commits, and never if it aborts.
+        await this.db.run(`WITH inserted AS (${insert}) SELECT pg_notify('${NOTIFY_CHANNEL}', ?)`, [...params, encodeNotice(notice)]);
+      } else {
+        await this.db.run(insert, params);
+      }
     }
-    const last = events.reduce((a, b) => (b.seq_id > a.seq_id ? b : a));
-    const notice = { organization_id: organizationId, run_id: last.run_id, seq_id: last.seq_id };
-    this.notices.push(notice);
-    if (this.dialect.name === "postgres") await this.db.run(`SELECT pg_notify('${NOTIFY_CHANNEL}', ?)`, [encodeNotice(notice)]);
   }
 
   /** Events of a run with seq_id greater than `afterSeq`, oldest first. */

@@ -7,6 +7,8 @@ import { SQLITE_MIGRATIONS } from "./migrations.js";
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+const STATEMENT_CACHE_SIZE = 1_000;
+
 /**
  * better-sqlite3 is synchronous and this process holds one connection, so a statement
  * outside a transaction runs at once. A transaction spans awaits, though, so while one is
@@ -118,6 +120,8 @@ export class SqliteDriver implements Driver {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
+      // Filter combinations make many distinct list queries: keep the most recent ones.
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
       this.statements.set(sql, statement);
     }
     return statement;
