@@ -1,0 +1,633 @@
+/**
+ * HTTP throughput and latency of the real server process, against a bare-Fastify ceiling.
+ *
+ * The server runs as a child process (`node --import tsx src/main.ts serve`) on the
+ * embedded SQLite default (WAL) in a temp dir, with LOG_LEVEL=warn so per-request logging
+ * is off. This process is the load generator (autocannon, 50 connections) and seeds the
+ * server over HTTP first: one agent, 2,000 runs, and pools of `running` runs so that every
+ * PATCH-to-completed request hits a different run. Measured, each after a short warm-up:
+ *
+ *   GET   /v1/runs/{id}   (rotating over the 2,000 seeded runs)
+ *   GET   /v1/runs/       (first page, default limit 100)
+ *   POST  /v1/runs        {agent_id}
+ *   PATCH /v1/runs/{id}   {status: completed, stop_reason: end_turn}, one running run per request
+ *
+ * Then the ceiling: a bare Fastify 5 app (bench/http-ceiling.ts: no hooks, no auth, no
+ * database) in its own child process, returning a fixed JSON body of the same bytes as the
+ * single-run response, and again as the first-page response, measured the same way.
+ * Reads are compared with their same-size ceiling, writes with the single-run ceiling.
+ *
+ * Latencies are every response's own (sub-millisecond), not autocannon's 1 ms histogram.
+ * "server CPU" / "load-gen CPU" / "other CPU" are shares of one core used during the run
+ * by the server child, this process, and everything else on the machine (from /proc);
+ * "server CPU wait" is how much of the run the server's main thread was runnable but had
+ * no CPU (/proc/<pid>/schedstat), "server disk wait" how often it was found blocked on disk
+ * I/O (state D, sampled every ~2 ms) — with SQLite in the event loop, fsync stalls every
+ * request in flight; "disk written/req" is the server's storage writes (write_bytes in
+ * /proc/<pid>/io: WAL frames and checkpoints once they reach the block layer) per request. The
+ * machine has to be otherwise idle for the figures to mean anything: the bench waits for
+ * a quiet machine before each run and measures a run again when other processes used more
+ * than 10% of a CPU during it.
+ *
+ *   npx tsx bench/http.ts [--quick]      (--quick: 2 s runs instead of 10 s)
+ */
+import autocannon from "autocannon";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const QUICK = process.argv.slice(2).includes("--quick");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CONNECTIONS = 50;
+const DURATION_S = QUICK ? 2 : 10;
+const WARMUP_S = QUICK ? 1 : 3;
+const SEED_RUNS = 2_000;
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+const WATCHDOG_MS = (QUICK ? 5 : 30) * 60_000;
+const QUIET_WAIT_MS = (QUICK ? 0.25 : 3) * 60_000;
+const NOISE_LIMIT = 0.1;
+const ATTEMPTS = 4;
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 10;
+/** rlk_ + 12 letters/digits + _ + a random secret. */
+const ADMIN_KEY = `rlk_benchbenchbe_${randomBytes(24).toString("base64url")}`;
+const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
+const JSON_AUTH = { ...AUTH, "content-type": "application/json" };
+const CLK_TCK = 100;
+
+// ---------------------------------------------------------------------------------------
+// Child processes: started with their own event loop, always killed when this one exits.
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  /** The last few KB of its stdout and stderr, for error messages. */
+  output(): string;
+}
+
+const children = new Set<Child>();
+let tempDir: string | undefined;
+
+function killAll(signal: NodeJS.Signals): void {
+  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
+}
+
+function cleanupSync(): void {
+  killAll("SIGKILL");
+  if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+  tempDir = undefined;
+}
+
+process.on("exit", cleanupSync);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\nhttp bench: ${signal}, stopping`);
+    cleanupSync();
+    process.exit(130);
+  });
+}
+setTimeout(() => {
+  console.error(`http bench: still running after ${WATCHDOG_MS / 60_000} min, giving up`);
+  cleanupSync();
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
+function startChild(name: string, args: string[], env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let tail = "";
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString("utf8")).slice(-8_192);
+  };
+  proc.stdout!.on("data", keep);
+  proc.stderr!.on("data", keep);
+  const child: Child = { name, process: proc, output: () => tail };
+  children.add(child);
+  proc.once("exit", () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const proc = child.process;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Polls `url` until it answers 200, the child dies, or the deadline passes. */
+async function waitReady(child: Child, url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}) before it was ready:\n${child.output()}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${child.name} not ready at ${url} within ${READY_TIMEOUT_MS} ms (${last}):\n${child.output()}`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Seconds of CPU (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+}
+
+/** Nanoseconds the process's main thread has run on a CPU, and waited in a run queue for one. */
+function schedstat(pid: number): { run: number; wait: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number);
+  return { run: run!, wait: wait! };
+}
+
+/** Bytes the process has caused to be written to storage (page-cache writeback counts), from /proc/<pid>/io. */
+function storageWriteBytes(pid: number): number {
+  const match = /^write_bytes:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+  return match === null ? NaN : Number(match[1]);
+}
+
+/** The scheduler state of the process's main thread: R running/runnable, S sleeping, D waiting on disk I/O. */
+function threadState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.charAt(stat.lastIndexOf(")") + 2);
+}
+
+/** Busy and total CPU seconds of the whole machine so far (all CPUs), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const values = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal; guest time is already in user
+  const idle = values[3]! + (values[4] ?? 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+/** Busy share of all CPUs over `ms`: other load on the machine skews every figure. */
+async function machineBusy(ms: number): Promise<number> {
+  const a = machineCpu();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = machineCpu();
+  return (b.busy - a.busy) / Math.max(0.001, b.total - a.total);
+}
+
+/**
+ * Waits, up to QUIET_WAIT_MS, until the machine is under 10% busy for three seconds in a
+ * row; returns the last reading. Other processes (tests, other benchmarks) share the two
+ * cores with the server and the load generator.
+ */
+async function waitQuiet(maxWaitMs: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let quiet = 0;
+  let busy = await machineBusy(1_000);
+  while (Date.now() < deadline) {
+    quiet = busy < 0.1 ? quiet + 1 : 0;
+    if (quiet >= 3) return busy;
+    if (quiet === 0) console.error(`waiting for a quiet machine: ${pct(busy)} busy`);
+    busy = await machineBusy(1_000);
+  }
+  return busy;
+}
+
+// ---------------------------------------------------------------------------------------
+// Load: one autocannon run, with every response's latency kept (autocannon's own
+// histogram has 1 ms resolution; these are sub-millisecond).
+
+interface LoadSpec {
+  base: string;
+  method: "GET" | "POST" | "PATCH";
+  path: string;
+  body?: string;
+  /** A fresh path for every request (each call is one request). */
+  nextPath?: () => string;
+  /** Exactly this many requests; otherwise `seconds`. */
+  amount?: number;
+  seconds?: number;
+  onBody?: (status: number, body: string) => void;
+  /** A process whose CPU use over the run is reported. */
+  pid?: number;
+}
+
+interface Measured {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  statuses: Record<string, number>;
+  serverCpu: number;
+  /** Share of the run the server's main thread spent runnable but waiting for a CPU. */
+  serverRunq: number;
+  /** Share of samples (every ~2 ms) that found the server's main thread waiting on disk I/O (state D). */
+  serverDisk: number;
+  /** Bytes the server wrote to storage per request (WAL frames, checkpoints). */
+  diskBytesPerRequest: number;
+  loadCpu: number;
+  /** CPUs' worth of time used by everything else on the machine during the run. */
+  otherCpu: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}
+
+async function load(spec: LoadSpec): Promise<Measured> {
+  const request: autocannon.Request = {
+    method: spec.method,
+    path: spec.path,
+    headers: spec.body === undefined ? AUTH : JSON_AUTH,
+    ...(spec.body === undefined ? {} : { body: spec.body }),
+  };
+  const nextPath = spec.nextPath;
+  if (nextPath !== undefined) request.setupRequest = (req) => ({ ...req, path: nextPath() });
+  const onBody = spec.onBody;
+  if (onBody !== undefined) request.onResponse = (status, body) => onBody(status, body);
+
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const serverCpu0 = spec.pid === undefined ? 0 : cpuSeconds(spec.pid);
+  const loadCpu0 = process.cpuUsage();
+  const machine0 = machineCpu();
+  const sched0 = spec.pid === undefined ? undefined : schedstat(spec.pid);
+  const written0 = spec.pid === undefined ? NaN : storageWriteBytes(spec.pid);
+  const states = { total: 0, disk: 0 };
+  const sampler =
+    spec.pid === undefined
+      ? undefined
+      : setInterval(() => {
+          try {
+            const state = threadState(spec.pid!);
+            states.total++;
+            if (state === "D") states.disk++;
+          } catch {
+            // the process ended; the run will fail on its own
+          }
+        }, 2);
+  const t0 = process.hrtime.bigint();
+  let lastResponse = t0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: spec.base,
+        connections: CONNECTIONS,
+        timeout: 10,
+        // autocannon notices the end of a run (all of `amount` answered, or the duration
+        // over) only on its sampling tick; the default 1 s tick would leave the server idle
+        // for up to a second inside the measured time.
+        sampleInt: 10,
+        requests: [request],
+        ...(spec.amount === undefined ? { duration: spec.seconds ?? DURATION_S } : { amount: spec.amount }),
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
+      lastResponse = process.hrtime.bigint();
+      latencies.push(ms);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    });
+  });
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  // Throughput over the time requests were being answered; the CPU shares over the whole call.
+  const seconds = Number(lastResponse - t0) / 1e9;
+  if (sampler !== undefined) clearInterval(sampler);
+  const sched1 = spec.pid === undefined ? undefined : schedstat(spec.pid);
+  const written = spec.pid === undefined ? NaN : storageWriteBytes(spec.pid) - written0;
+  const loadCpuUsed = process.cpuUsage(loadCpu0);
+  const machineBusySeconds = machineCpu().busy - machine0.busy;
+  const serverCpuSeconds = spec.pid === undefined ? 0 : cpuSeconds(spec.pid) - serverCpu0;
+  const loadCpuSeconds = (loadCpuUsed.user + loadCpuUsed.system) / 1e6;
+  const sorted = Float64Array.from(latencies).sort();
+  const non2xx = Object.entries(statuses).reduce((n, [status, count]) => (status.startsWith("2") ? n : n + count), 0);
+  return {
+    requests: latencies.length,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: sorted.length > 0 ? percentile(sorted, 50) : NaN,
+    p99: sorted.length > 0 ? percentile(sorted, 99) : NaN,
+    non2xx,
+    errors: result.errors + result.timeouts,
+    statuses,
+    serverCpu: spec.pid === undefined ? NaN : serverCpuSeconds / elapsed,
+    serverRunq: sched0 === undefined || sched1 === undefined ? NaN : (sched1.wait - sched0.wait) / 1e9 / elapsed,
+    serverDisk: states.total === 0 ? NaN : states.disk / states.total,
+    diskBytesPerRequest: written / Math.max(1, latencies.length),
+    loadCpu: loadCpuSeconds / elapsed,
+    otherCpu: Math.max(0, machineBusySeconds - serverCpuSeconds - loadCpuSeconds) / elapsed,
+  };
+}
+
+/**
+ * Warm-up (discarded), then the measured run, after waiting for a quiet machine. A run
+ * during which other processes used more than NOISE_LIMIT of a CPU is measured again, up
+ * to ATTEMPTS times; the last attempt is kept either way and its "other CPU" is reported.
+ */
+async function measure(label: string, spec: Omit<LoadSpec, "seconds" | "amount">): Promise<Measured> {
+  await load({ ...spec, seconds: WARMUP_S });
+  return retryWhenNoisy(label, () => load({ ...spec, seconds: DURATION_S }));
+}
+
+async function retryWhenNoisy(label: string, run: () => Promise<Measured>): Promise<Measured> {
+  for (let attempt = 1; ; attempt++) {
+    await waitQuiet(QUIET_WAIT_MS / 3);
+    const m = await run();
+    if (m.otherCpu <= NOISE_LIMIT || attempt === ATTEMPTS) {
+      report(label, m);
+      return m;
+    }
+    console.error(`  ${label}: other processes used ${pct(m.otherCpu)} of a CPU during the run; measuring again`);
+  }
+}
+
+function report(label: string, m: Measured): void {
+  console.error(
+    `  ${label}: ${fmt(m.rps)} req/s over ${m.seconds.toFixed(1)} s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ` +
+      `statuses ${JSON.stringify(m.statuses)}, errors ${m.errors}, server CPU ${pct(m.serverCpu)} (+${pct(m.serverRunq)} waiting for a CPU, ${pct(m.serverDisk)} in disk wait, ${kb(m.diskBytesPerRequest)} written to disk per request), load generator CPU ${pct(m.loadCpu)}, everything else ${pct(m.otherCpu)}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeding over HTTP, with the same key and the same load generator.
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const response = await fetch(base + path, {
+    method,
+    headers: body === undefined ? AUTH : JSON_AUTH,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Creates `count` runs of the agent; returns their ids. */
+async function createRuns(base: string, pid: number, agentId: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  const m = await load({
+    base,
+    pid,
+    method: "POST",
+    path: "/v1/runs",
+    body: JSON.stringify({ agent_id: agentId }),
+    amount: count,
+    onBody: (status, body) => {
+      if (status === 201) ids.push((JSON.parse(body) as { id: string }).id);
+    },
+  });
+  if (ids.length !== count) throw new Error(`seeding: wanted ${count} runs, got ${ids.length} (${JSON.stringify(m.statuses)}, ${m.errors} errors)`);
+  return ids;
+}
+
+/** Moves every run of `ids` to `running`, one request each. */
+async function startRuns(base: string, pid: number, ids: readonly string[]): Promise<void> {
+  let next = 0;
+  const m = await load({
+    base,
+    pid,
+    method: "PATCH",
+    path: `/v1/runs/${ids[0]}`,
+    body: JSON.stringify({ status: "running" }),
+    nextPath: () => `/v1/runs/${ids[next++]}`,
+    amount: ids.length,
+  });
+  if (m.statuses["200"] !== ids.length || next !== ids.length) {
+    throw new Error(`seeding: moving ${ids.length} runs to running gave ${JSON.stringify(m.statuses)}, ${m.errors} errors, ${next} paths`);
+  }
+}
+
+/** A pool of `count` running runs; the returned function sends `count` PATCH-to-completed requests, each on its own run. */
+async function completeRuns(base: string, pid: number, agentId: string, count: number): Promise<() => Promise<Measured>> {
+  const pool = await createRuns(base, pid, agentId, count);
+  await startRuns(base, pid, pool);
+  return async () => {
+    let next = 0;
+    const m = await load({
+      base,
+      pid,
+      method: "PATCH",
+      path: `/v1/runs/${pool[0]}`,
+      body: JSON.stringify({ status: "completed", stop_reason: "end_turn" }),
+      nextPath: () => {
+        if (next >= pool.length) throw new Error("the pool of running runs ran out");
+        return `/v1/runs/${pool[next++]}`;
+      },
+      amount: count,
+    });
+    if (next !== count) throw new Error(`PATCH: ${next} of ${count} pool runs were used`);
+    return m;
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface Row {
+  route: string;
+  m: Measured;
+  ceiling?: Measured;
+}
+
+async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: string }> {
+  tempDir = mkdtempSync(join(tmpdir(), "runledger-http-bench-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = startChild("runledger server", ["src/main.ts", "serve", "--host", "127.0.0.1", "--port", String(port)], {
+    DATABASE_URL: `sqlite:${join(tempDir, "bench.db")}`,
+    RUNLEDGER_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: "warn",
+  });
+  const pid = server.process.pid!;
+  await waitReady(server, `${base}/readyz`);
+  console.error(`runledger server ready on ${base} (pid ${pid}, ${join(tempDir, "bench.db")})`);
+
+  const agent = await api(base, "POST", "/v1/agents", { name: "http bench" });
+  if (agent.status !== 201) throw new Error(`creating the agent: HTTP ${agent.status} ${agent.text}`);
+  const agentId = (JSON.parse(agent.text) as { id: string }).id;
+  const seeded = await createRuns(base, pid, agentId, SEED_RUNS);
+  console.error(`seeded ${seeded.length} runs`);
+
+  const one = await api(base, "GET", `/v1/runs/${seeded[0]}`);
+  const page = await api(base, "GET", "/v1/runs/");
+  const pageLength = (JSON.parse(page.text) as unknown[]).length;
+  if (one.status !== 200 || page.status !== 200 || pageLength !== 100) {
+    throw new Error(`sample reads: HTTP ${one.status} / ${page.status}, first page of ${pageLength} runs`);
+  }
+
+  const rows: Row[] = [];
+  let i = 0;
+  rows.push({
+    route: "GET /v1/runs/{id}",
+    m: await measure("GET /v1/runs/{id}", {
+      base,
+      pid,
+      method: "GET",
+      path: `/v1/runs/${seeded[0]}`,
+      nextPath: () => `/v1/runs/${seeded[i++ % seeded.length]}`,
+    }),
+  });
+  rows.push({ route: "GET /v1/runs/ (first page, 100 runs)", m: await measure("GET /v1/runs/", { base, pid, method: "GET", path: "/v1/runs/" }) });
+  const post = await measure("POST /v1/runs", { base, pid, method: "POST", path: "/v1/runs", body: JSON.stringify({ agent_id: agentId }) });
+  rows.push({ route: "POST /v1/runs", m: post });
+
+  // PATCH to completed: size the warm-up pool from the create rate, the measured pool from
+  // the warm-up's rate, so the measured run lasts about DURATION_S.
+  const warm = await (await completeRuns(base, pid, agentId, Math.max(CONNECTIONS * 10, Math.ceil(post.rps * WARMUP_S))))();
+  const patchCount = Math.max(CONNECTIONS * 10, Math.ceil(warm.rps * DURATION_S));
+  const patch = await retryWhenNoisy("PATCH /v1/runs/{id} → completed", async () => (await completeRuns(base, pid, agentId, patchCount))());
+  rows.push({ route: "PATCH /v1/runs/{id} → completed", m: patch });
+
+  await stopChild(server);
+  return { rows, runBody: one.text, pageBody: page.text };
+}
+
+async function benchCeiling(label: string, body: string): Promise<Measured> {
+  const file = join(tempDir!, `ceiling-${Buffer.byteLength(body)}.json`);
+  writeFileSync(file, body);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const ceiling = startChild(label, ["bench/http-ceiling.ts"], { CEILING_BODY_FILE: file, PORT: String(port) });
+  try {
+    await waitReady(ceiling, `${base}/`);
+    return await measure(label, { base, pid: ceiling.process.pid!, method: "GET", path: "/" });
+  } finally {
+    await stopChild(ceiling);
+  }
+}
+
+/** The commit measured, and whether src/ differed from it. */
+function sourceVersion(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = git("status", "--porcelain", "--", "src").length > 0;
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes in src/" : ""}`;
+  } catch {
+    return "unknown (no git)";
+  }
+}
+
+function fmt(value: number, digits = 0): string {
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function pct(share: number): string {
+  return Number.isNaN(share) ? "—" : `${Math.round(share * 100)}%`;
+}
+
+function kb(bytes: number): string {
+  if (Number.isNaN(bytes)) return "—";
+  return bytes < 1024 ? `${Math.round(bytes)} B` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+async function main(): Promise<void> {
+  const busy = await waitQuiet(QUIET_WAIT_MS);
+  const version = sourceVersion();
+  console.error(
+    `http bench${QUICK ? " (quick)" : ""}: ${CONNECTIONS} connections, ${DURATION_S} s per route after ${WARMUP_S} s warm-up; ` +
+      `${cpus().length} CPUs, Node ${process.version}; source ${version}; machine ${pct(busy)} busy before start`,
+  );
+  if (busy > 0.1) console.error("WARNING: something else is using the CPU; these figures will be low");
+
+  const { rows, runBody, pageBody } = await benchServer();
+  const runBytes = Buffer.byteLength(runBody);
+  const pageBytes = Buffer.byteLength(pageBody);
+  const small = await benchCeiling(`ceiling: bare Fastify, ${kb(runBytes)} body`, runBody);
+  const large = await benchCeiling(`ceiling: bare Fastify, ${kb(pageBytes)} body`, pageBody);
+  rows[0]!.ceiling = small;
+  rows[1]!.ceiling = large;
+  rows[2]!.ceiling = small;
+  rows[3]!.ceiling = small;
+
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  const headers = [
+    "route", "requests", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors",
+    "server CPU", "server CPU wait", "server disk wait", "disk written/req", "load-gen CPU", "other CPU", "vs ceiling",
+  ];
+  const cells = (route: string, m: Measured, ceiling?: Measured) => [
+    route,
+    fmt(m.requests),
+    fmt(m.rps),
+    fmt(m.p50, 2),
+    fmt(m.p99, 2),
+    fmt(m.non2xx),
+    fmt(m.errors),
+    pct(m.serverCpu),
+    pct(m.serverRunq),
+    pct(m.serverDisk),
+    kb(m.diskBytesPerRequest),
+    pct(m.loadCpu),
+    pct(m.otherCpu),
+    ceiling === undefined ? "—" : `${Math.round((m.rps / ceiling.rps) * 100)}%`,
+  ];
+  const table = [
+    line(headers),
+    line(headers.map(() => "---")),
+    ...rows.map((r) => line(cells(r.route, r.m, r.ceiling))),
+    line(cells(`ceiling: bare Fastify, ${kb(runBytes)} body`, small)),
+    line(cells(`ceiling: bare Fastify, ${kb(pageBytes)} body`, large)),
+  ].join("\n");
+
+  const verdicts = rows.map((r) => {
+    const ratio = r.m.rps / r.ceiling!.rps;
+    const isRead = r.route.startsWith("GET");
+    const ratioOk = ratio >= TARGET_RATIO;
+    const p99Ok = r.m.p99 < TARGET_P99_MS;
+    return (
+      `- ${r.route}: ${Math.round(ratio * 100)}% of its ceiling` +
+      (isRead ? ` (target ≥ ${TARGET_RATIO * 100}%: ${ratioOk ? "met" : "MISSED"})` : "") +
+      `, p99 ${r.m.p99.toFixed(2)} ms (target < ${TARGET_P99_MS} ms: ${p99Ok ? "met" : "MISSED"})`
+    );
+  });
+
+  console.log(table);
+  console.log();
+  console.log(
+    `Source ${version}; ${cpus().length} CPUs, Node ${process.version}. Single-run body ${fmt(runBytes)} bytes, ` +
+      `first-page body ${fmt(pageBytes)} bytes. Machine ${pct(busy)} busy before start.`,
+  );
+  console.log(verdicts.join("\n"));
+  const noisy = [...rows.map((r) => r.m), small, large].some((m) => m.otherCpu > 0.1);
+  if (noisy) console.log("- WARNING: other processes used more than 10% of a CPU during at least one run (\"other CPU\"); those figures are low.");
+
+  const bad = [...rows.map((r) => r.m), small, large].some((m) => m.non2xx > 0 || m.errors > 0);
+  if (bad) {
+    console.error("FAILED: some requests got a non-2xx answer or an error");
+    process.exitCode = 1;
+  }
+}
+
+main().then(
+  () => {
+    cleanupSync();
+  },
+  (error: unknown) => {
+    console.error(error);
+    cleanupSync();
+    process.exit(1);
+  },
+);
