@@ -2,6 +2,7 @@ import { InvalidTransitionError } from "../core/errors.js";
 import type { Actor } from "../core/model.js";
 import { ACTIVE_STATUSES, isTerminal } from "../core/run-lifecycle.js";
 import { nowIso } from "../core/time.js";
+import { yieldToEventLoop } from "../core/yield.js";
 import { optionalBoolean } from "../core/validate.js";
 import type { RunFilter } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
@@ -43,6 +44,7 @@ export class BulkService {
     let changed = 0;
     let seen = 0;
     for (;;) {
+      await yieldToEventLoop();
       const batch = await this.store.read.runs.list(actor.organization_id, scoped, "created_at", { order: "asc", limit: BATCH });
       if (batch.length === 0) break;
       changed += await this.store.transaction(async (tx) => {
@@ -74,6 +76,7 @@ export class BulkService {
     if (dryRun) return { dry_run: true, matched, changed: 0 };
     let changed = 0;
     for (;;) {
+      await yieldToEventLoop();
       const batch = await this.store.read.runs.list(actor.organization_id, filter, "created_at", { order: "asc", limit: BATCH });
       if (batch.length === 0) break;
       changed += await this.store.transaction((tx) => tx.runs.deleteMany(actor.organization_id, batch.map((r) => r.id)));

@@ -23,6 +23,7 @@
  * (an advisory lock, see singleton.ts); a process that finds the lock taken skips its turn.
  */
 import { InvalidTransitionError, NotFoundError } from "../core/errors.js";
+import { yieldToEventLoop } from "../core/yield.js";
 import type { Run } from "../core/model.js";
 import { audit } from "../services/audit.js";
 import { transition } from "../services/run-transitions.js";
@@ -133,6 +134,8 @@ export class LivenessReaper {
         for (const candidate of fresh) {
           if (this.halting) break;
           tried.add(candidate.id);
+          // Every few runs, let requests through (SQLite runs each transaction synchronously).
+          if (tried.size % 50 === 0) await yieldToEventLoop();
           const outcome = await this.reap(candidate, at);
           if (outcome === undefined) continue;
           counts[outcome.reason]++;

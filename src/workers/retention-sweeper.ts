@@ -2,10 +2,12 @@
  * The retention sweeper: deletes ended runs older than their organization's policy allows
  * (per status when the policy says so) and purges soft-deleted runs after the grace period
  * — with their steps, messages, metrics, events and deliveries. It deletes in small batches,
- * one transaction each, so it never holds long locks or stalls writers; on PostgreSQL only
- * one process sweeps at a time. Errors are reported and the loop carries on.
+ * one transaction each, and gives the event loop a turn between batches (SQLite runs each
+ * statement synchronously), so it never holds long locks or stalls requests; on PostgreSQL
+ * only one process sweeps at a time. Errors are reported and the loop carries on.
  */
 import { TERMINAL_STATUSES } from "../core/run-lifecycle.js";
+import { yieldToEventLoop } from "../core/yield.js";
 import { audit } from "../services/audit.js";
 import type { Store } from "../store/store.js";
 import { retentionActions } from "../telemetry/metrics.js";
@@ -65,6 +67,7 @@ export class RetentionSweeper {
     const policies = await this.store.read.retention.all();
     const drain = async (step: () => Promise<number>, kind: keyof RetentionCounts) => {
       for (;;) {
+        await yieldToEventLoop();
         const deleted = await step();
         counts[kind] += deleted;
         if (deleted > 0) {

@@ -68,6 +68,28 @@ forEachBackend("retention", (world) => {
     expect(log.reduce((sum, e) => sum + Number((e.details as { runs: number }).runs), 0)).toBe(expected.length);
   }, 120_000);
 
+  it("lets other work through while it sweeps", async () => {
+    const ledger = world().ledger;
+    const t = await world().tenant();
+    const agent = await t.agent();
+    for (let i = 0; i < 300; i++) {
+      const run = await ledger.runs.create(t.writer, { agent_id: agent.id });
+      await ledger.runs.cancel(t.writer, run.id);
+    }
+    await ledger.store.driver.run("UPDATE runs SET completed_at = ? WHERE status = 'cancelled'", ["2000-01-01T00:00:00.000Z"]);
+    await ledger.retention.set(t.admin, { terminal_days: 1 });
+    const order: string[] = [];
+    const sweeping = new RetentionSweeper(ledger.store, { intervalMs: 60_000, defaultGraceDays: 7, batchSize: 20 })
+      .sweep()
+      .then(() => order.push("sweep done"));
+    const reading = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      await ledger.agents.get(t.reader, agent.id);
+      order.push("read done");
+    });
+    await Promise.all([sweeping, reading]);
+    expect(order).toEqual(["read done", "sweep done"]);
+  });
+
   it("validates policies and keeps them per organization (admin only)", async () => {
     const t = await world().tenant();
     expect(await world().ledger.retention.get(t.admin)).toMatchObject({ terminal_days: null, status_days: {} });

@@ -86,14 +86,18 @@ export class RunStatsRepo {
   private base(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined) {
     const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
     const metricsJoin = joins.includes("run_metrics") ? joins : `${joins} JOIN run_metrics m ON m.id = r.id`;
-    const modelJoin = groupBy === "model" ? " JOIN (SELECT DISTINCT run_id, model FROM steps) sm ON sm.run_id = r.id" : "";
+    // Only this organization's steps (and one agent's, when the filter names one), by index.
+    const agentScope = filter.agent_ids?.length === 1 ? " AND agent_id = ?" : "";
+    const modelJoin =
+      groupBy === "model" ? ` JOIN (SELECT DISTINCT run_id, model FROM steps WHERE organization_id = ?${agentScope}) sm ON sm.run_id = r.id` : "";
+    const modelParams: SqlParam[] = groupBy !== "model" ? [] : agentScope ? [organizationId, filter.agent_ids![0]!] : [organizationId];
     const group = groupBy === undefined ? "NULL" : groupBy === "model" ? "sm.model" : `r.${groupBy}`;
     const bucketSql = bucket === undefined ? "NULL" : this.dialect.timeBucket("r.created_at", bucket);
     return {
       sql: `SELECT ${group} AS g, ${bucketSql} AS b, r.status, r.total_duration_ns, r.ttft_ns, m.num_steps, m.tools_used,
               m.prompt_tokens, m.completion_tokens, m.total_tokens, m.cached_input_tokens, m.cache_write_tokens, m.reasoning_tokens
             FROM runs r${metricsJoin}${modelJoin} WHERE ${conditions.join(" AND ")}`,
-      params: params as SqlParam[],
+      params: [...modelParams, ...(params as SqlParam[])],
     };
   }
 
