@@ -28,8 +28,21 @@ export class RunStatsRepo {
 
   async rows(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined): Promise<StatsRow[]> {
     const base = this.base(organizationId, filter, groupBy, bucket);
+    // One pass: the window functions rank durations and TTFTs within each group (nulls in a
+    // partition of their own), and the same GROUP BY picks the percentiles beside the sums.
+    const picks = (column: string, rank: string, count: string, prefix: string) =>
+      PERCENTILES.map((p) => `min(CASE WHEN ${column} IS NOT NULL AND ${rank} * 100 >= ${count} * ${p} THEN ${column} END) AS ${prefix}${p}`).join(", ");
     const aggregates = await this.db.all(
-      `WITH f AS (${base.sql})
+      `WITH f AS (${base.sql}),
+       ranked AS (
+         SELECT g, b, status, total_duration_ns, ttft_ns, num_steps, prompt_tokens, completion_tokens, total_tokens,
+           cached_input_tokens, cache_write_tokens, reasoning_tokens,
+           row_number() OVER (PARTITION BY g, b, total_duration_ns IS NULL ORDER BY total_duration_ns) AS drn,
+           count(total_duration_ns) OVER (PARTITION BY g, b) AS dn,
+           row_number() OVER (PARTITION BY g, b, ttft_ns IS NULL ORDER BY ttft_ns) AS trn,
+           count(ttft_ns) OVER (PARTITION BY g, b) AS tn
+         FROM f
+       )
        SELECT g, b, count(*) AS runs,
          sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
          sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
@@ -41,14 +54,13 @@ export class RunStatsRepo {
          coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
          coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
          coalesce(sum(reasoning_tokens), 0) AS reasoning,
-         coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max
-       FROM f GROUP BY g, b ORDER BY b NULLS FIRST, g NULLS FIRST`,
+         coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max,
+         ${picks("total_duration_ns", "drn", "dn", "d")},
+         ${picks("ttft_ns", "trn", "tn", "t")}
+       FROM ranked GROUP BY g, b ORDER BY b NULLS FIRST, g NULLS FIRST`,
       base.params,
     );
-    const duration = await this.percentiles(base, "total_duration_ns");
-    const ttft = await this.percentiles(base, "ttft_ns");
     return aggregates.map((row) => {
-      const key = `${String(row.g)}|${String(row.b)}`;
       const n = (column: string) => Number(row[column] ?? 0);
       const nullable = (value: unknown) => (value === null || value === undefined ? null : Number(value));
       return {
@@ -56,8 +68,8 @@ export class RunStatsRepo {
         bucket: (row.b as string | null) ?? null,
         runs: n("runs"),
         by_status: { created: n("created"), running: n("running"), completed: n("completed"), failed: n("failed"), cancelled: n("cancelled") },
-        duration: { count: n("duration_count"), sum: n("duration_sum"), max: nullable(row.duration_max), ...(duration.get(key) ?? none()) },
-        ttft: { count: n("ttft_count"), sum: n("ttft_sum"), max: nullable(row.ttft_max), ...(ttft.get(key) ?? none()) },
+        duration: { count: n("duration_count"), sum: n("duration_sum"), max: nullable(row.duration_max), p50: nullable(row.d50), p95: nullable(row.d95), p99: nullable(row.d99) },
+        ttft: { count: n("ttft_count"), sum: n("ttft_sum"), max: nullable(row.ttft_max), p50: nullable(row.t50), p95: nullable(row.t95), p99: nullable(row.t99) },
         tokens: {
           prompt: n("prompt"),
           completion: n("completion"),
@@ -100,29 +112,4 @@ export class RunStatsRepo {
       params: [...modelParams, ...(params as SqlParam[])],
     };
   }
-
-  private async percentiles(base: { sql: string; params: SqlParam[] }, column: "total_duration_ns" | "ttft_ns") {
-    const picks = PERCENTILES.map((p) => `min(CASE WHEN rn * 100 >= n * ${p} THEN v END) AS p${p}`).join(", ");
-    const rows = await this.db.all(
-      `WITH f AS (${base.sql}),
-         ranked AS (
-           SELECT g, b, ${column} AS v,
-             row_number() OVER (PARTITION BY g, b ORDER BY ${column}) AS rn,
-             count(*) OVER (PARTITION BY g, b) AS n
-           FROM f WHERE ${column} IS NOT NULL
-         )
-       SELECT g, b, ${picks} FROM ranked GROUP BY g, b`,
-      base.params,
-    );
-    const result = new Map<string, { p50: number | null; p95: number | null; p99: number | null }>();
-    for (const row of rows) {
-      const value = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-      result.set(`${String(row.g)}|${String(row.b)}`, { p50: value(row.p50), p95: value(row.p95), p99: value(row.p99) });
-    }
-    return result;
-  }
-}
-
-function none() {
-  return { p50: null, p95: null, p99: null };
 }
