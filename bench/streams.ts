@@ -643,7 +643,8 @@ async function main(): Promise<void> {
           r.backend,
           r.subscribers,
           r.where,
-          `${fmt((100 * r.group.delivered) / Math.max(1, r.group.expected), 2)}% (${fmt(r.group.delivered)}/${fmt(r.group.expected)})`,
+          `${fmt((100 * r.group.delivered) / Math.max(1, r.group.expected), 2)}% (${fmt(r.group.delivered)}/${fmt(r.group.expected)})` +
+            (r.group.outOfOrder > 0 ? `, ${fmt(r.group.outOfOrder)} out of order` : ""),
           s ? fmt(s.p50, 1) : "–",
           s ? fmt(s.p99, 1) : "–",
           s ? fmt(s.max, 1) : "–",

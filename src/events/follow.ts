@@ -38,12 +38,16 @@ class Waiter {
       return "woken";
     }
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const outcome = await new Promise<"woken" | "timeout">((resolve) => {
       this.resolve = () => resolve("woken");
       timer = setTimeout(() => resolve("timeout"), ms);
-      signal.addEventListener("abort", () => resolve("woken"), { once: true });
+      onAbort = () => resolve("woken");
+      signal.addEventListener("abort", onAbort, { once: true });
     });
     clearTimeout(timer);
+    // A long-lived stream waits thousands of times on one signal: never leave a listener behind.
+    signal.removeEventListener("abort", onAbort!);
     this.resolve = undefined;
     this.pending = false;
     return outcome;
