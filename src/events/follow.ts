@@ -9,6 +9,7 @@ import { isTerminal, type RunStatus } from "../core/run-lifecycle.js";
 import type { EventFeedFilter } from "../store/repos/run-events.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./bus.js";
+import type { ReadMode, SharedRunReads } from "./shared-reads.js";
 
 export interface FollowOptions {
   signal: AbortSignal;
@@ -57,10 +58,11 @@ class Waiter {
 /**
  * Yields the run's events after `afterSeq` (only `kinds`, when given) and returns once the
  * run has ended and every event up to its end was yielded — or when `signal` aborts, or the
- * run is deleted. The caller has already checked that the actor may read the run.
+ * run is deleted. The caller has already checked that the actor may read the run. Reads go
+ * through `reads`, so a notice costs one query however many follow the run.
  */
 export async function* followRun(
-  store: Store,
+  reads: SharedRunReads,
   bus: EventBus,
   organizationId: string,
   runId: string,
@@ -68,16 +70,24 @@ export async function* followRun(
   options: FollowOptions & { kinds?: readonly RunEventKind[] },
 ): AsyncGenerator<RunEvent, RunStatus | undefined> {
   const waiter = new Waiter();
-  const unsubscribe = bus.subscribeRun(runId, waiter.wake);
-  const unsubscribeResync = bus.onResync(waiter.wake);
+  const detach = reads.attach(runId);
+  const onNotice = () => {
+    reads.invalidate(runId);
+    waiter.wake();
+  };
+  const unsubscribe = bus.subscribeRun(runId, onNotice);
+  const unsubscribeResync = bus.onResync(onNotice);
   const batch = options.batchSize ?? DEFAULT_BATCH;
   // Status events are always read, to notice the end, and filtered out below if unwanted.
   const kinds = options.kinds === undefined ? undefined : [...new Set<RunEventKind>([...options.kinds, "status"])];
   let cursor = afterSeq;
   let endSeen = false;
+  // After a poll that no notice preceded, read past the kept reads: a notice may have been lost.
+  let mode: ReadMode = "shared";
   try {
     while (!options.signal.aborted) {
-      const events = await store.read.events.list(organizationId, runId, cursor, batch, kinds);
+      const events = await reads.events(organizationId, runId, cursor, batch, kinds, mode);
+      mode = "shared";
       for (const event of events) {
         cursor = event.seq_id;
         if (event.kind === "status" && isTerminal(event.event.status as RunStatus)) endSeen = true;
@@ -86,16 +96,20 @@ export async function* followRun(
       }
       if (events.length === batch) continue;
       const woke = await waiter.wait(endSeen ? 0 : options.pollIntervalMs ?? DEFAULT_POLL_MS, options.signal);
+      if (woke === "timeout" && !endSeen) mode = "fresh";
       if (woke === "timeout" || endSeen || cursor === afterSeq) {
-        const run = await store.read.runs.get(organizationId, runId);
+        const run = await reads.run(organizationId, runId, mode === "fresh");
         if (run === undefined) return undefined;
         if (isTerminal(run.status)) {
           // The end is committed; one more read drains anything committed just before it.
-          for (const event of await store.read.events.list(organizationId, runId, cursor, batch, options.kinds)) {
-            cursor = event.seq_id;
-            yield event;
+          for (;;) {
+            const rest = await reads.events(organizationId, runId, cursor, batch, options.kinds, "after-end");
+            for (const event of rest) {
+              cursor = event.seq_id;
+              yield event;
+            }
+            if (rest.length < batch) return run.status;
           }
-          return run.status;
         }
       }
     }
@@ -103,6 +117,7 @@ export async function* followRun(
   } finally {
     unsubscribe();
     unsubscribeResync();
+    detach();
   }
 }
 

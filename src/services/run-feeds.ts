@@ -6,6 +6,7 @@ import { nowIso } from "../core/time.js";
 import { isPlainObject, LIMITS, optionalStringArray } from "../core/validate.js";
 import type { EventBus } from "../events/bus.js";
 import { type FollowOptions, followOrganization, followRun } from "../events/follow.js";
+import { SharedRunReads } from "../events/shared-reads.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { lockActiveRun } from "./active-run.js";
@@ -21,7 +22,11 @@ const CHUNKS_PER_BATCH = 1000;
 
 /** Live and replayable views of runs' event logs, and raw stream chunks from producers. */
 export class RunFeedService {
-  constructor(private readonly store: Store, readonly bus: EventBus) {}
+  private readonly reads: SharedRunReads;
+
+  constructor(private readonly store: Store, readonly bus: EventBus) {
+    this.reads = new SharedRunReads(store);
+  }
 
   /**
    * The run's events after `afterSeq`, then live ones, until the run ends (the generator's
@@ -36,7 +41,7 @@ export class RunFeedService {
     requireId("run", runId);
     if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidArgumentError("the starting position must be a non-negative integer seq_id");
     if ((await this.store.read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
-    return followRun(this.store, this.bus, actor.organization_id, runId, afterSeq, options);
+    return followRun(this.reads, this.bus, actor.organization_id, runId, afterSeq, options);
   }
 
   /** The organization's events (of runs matching the filter) after event id `afterId`, or from now. */

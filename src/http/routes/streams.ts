@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Static, Type } from "typebox";
 import { InvalidArgumentError } from "../../core/errors.js";
 import { nowIso } from "../../core/time.js";
+import type { RunEvent } from "../../core/model.js";
 import type { Ledger } from "../../ledger.js";
 import { errorResponses } from "../schemas/common.js";
 import { ChunkAppendBody, OrganizationEventsQuery, RunEventsQuery, RunStreamBody, StoredEvent } from "../schemas/streams.js";
@@ -25,6 +26,20 @@ function lastEventId(request: FastifyRequest, fromQuery: number | undefined): nu
     return value;
   }
   return fromQuery;
+}
+
+/**
+ * A run's event as JSON, serialized once however many streams send it: followers of a run
+ * share the event objects they read (events/shared-reads.ts).
+ */
+const serialized = new WeakMap<RunEvent, string>();
+function eventJson(event: RunEvent): string {
+  let json = serialized.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event.event);
+    serialized.set(event, json);
+  }
+  return json;
 }
 
 /** Streams never answer with a status after they start: a failure mid-stream is an error event. */
@@ -67,7 +82,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           });
           let next = await events.next();
           while (!next.done) {
-            await sse.send(JSON.stringify(next.value.event));
+            await sse.send(eventJson(next.value));
             next = await events.next();
           }
           if (next.value !== undefined) {
@@ -110,7 +125,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           const events = await ledger.feeds.followRun(request.actor, runId, after, { signal: sse.signal, kinds: request.query.kinds });
           let next = await events.next();
           while (!next.done) {
-            await sse.send(JSON.stringify(next.value.event), { id: next.value.seq_id, event: next.value.kind });
+            await sse.send(eventJson(next.value), { id: next.value.seq_id, event: next.value.kind });
             next = await events.next();
           }
           if (next.value !== undefined) await sse.send(JSON.stringify({ run_id: runId, status: next.value }), { event: "end" });

@@ -1,0 +1,86 @@
+/**
+ * One read per run per notice, however many follow it. When a run has a thousand
+ * followers, a notice wakes all of them at the same cursor; without sharing, each would
+ * send the same query. Here the first follower's read is kept (as a promise) and handed to
+ * every follower that asks the same question before the run's next notice.
+ *
+ * A kept read is correct for as long as no notice for the run has arrived since it began:
+ * every commit that could change its answer is followed by a notice, and followers call
+ * `invalidate` from their notice listener before they wake. A notice that never arrives
+ * (a dropped listener connection) is covered the same way as without sharing: followers
+ * fall back to polling, and a poll reads `fresh`, past the kept reads.
+ */
+import type { Run, RunEvent, RunEventKind } from "../core/model.js";
+import type { Store } from "../store/store.js";
+
+/** "fresh" skips kept reads (a poll after no notice came); see `events` for "after-end". */
+export type ReadMode = "shared" | "fresh" | "after-end";
+
+interface RunReads {
+  /** Followers currently using this run's entry; the entry goes when the last one leaves. */
+  users: number;
+  reads: Map<string, Promise<unknown>>;
+}
+
+export class SharedRunReads {
+  private readonly runs = new Map<string, RunReads>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Registers a follower of the run; call the returned function when it stops following. */
+  attach(runId: string): () => void {
+    let entry = this.runs.get(runId);
+    if (entry === undefined) {
+      entry = { users: 0, reads: new Map() };
+      this.runs.set(runId, entry);
+    }
+    entry.users += 1;
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      entry.users -= 1;
+      if (entry.users === 0 && this.runs.get(runId) === entry) this.runs.delete(runId);
+    };
+  }
+
+  /** Forgets the run's kept reads: something about it was committed (or may have been). */
+  invalidate(runId: string): void {
+    this.runs.get(runId)?.reads.clear();
+  }
+
+  /**
+   * The run's events after `afterSeq` (see EventRepo.list), shared with identical reads
+   * since the last notice. "after-end" reads are made only by followers that saw the run
+   * ended; they are kept apart from the others, so each of them began after the end was
+   * committed and holds every event up to it, whatever notice is still on its way.
+   */
+  events(organizationId: string, runId: string, afterSeq: number, limit: number, kinds: readonly RunEventKind[] | undefined, mode: ReadMode): Promise<RunEvent[]> {
+    const key = `${mode === "after-end" ? "end" : "e"}:${organizationId}:${afterSeq}:${limit}:${kinds?.join(",") ?? "*"}`;
+    return this.shared(runId, key, mode === "fresh", () => this.store.read.events.list(organizationId, runId, afterSeq, limit, kinds));
+  }
+
+  /** The run itself, shared the same way. */
+  run(organizationId: string, runId: string, fresh: boolean): Promise<Run | undefined> {
+    return this.shared(runId, `r:${organizationId}`, fresh, () => this.store.read.runs.get(organizationId, runId));
+  }
+
+  /** Followers attached to some run (for tests and metrics). */
+  get size(): number {
+    return this.runs.size;
+  }
+
+  private shared<T>(runId: string, key: string, fresh: boolean, read: () => Promise<T>): Promise<T> {
+    const entry = this.runs.get(runId);
+    if (entry === undefined) return read();
+    const kept = fresh ? undefined : (entry.reads.get(key) as Promise<T> | undefined);
+    if (kept !== undefined) return kept;
+    const started = read();
+    entry.reads.set(key, started);
+    // A failed read is not kept: the next follower tries again.
+    started.catch(() => {
+      if (entry.reads.get(key) === started) entry.reads.delete(key);
+    });
+    return started;
+  }
+}
