@@ -29,7 +29,7 @@
  *
  * Every server process has the default PostgreSQL pool (10) and ping interval (20 s).
  *
- *   npx tsx bench/streams.ts [--quick] [--profile]
+ *   npx tsx bench/streams.ts [--quick] [--profile] [--only=sqlite|postgres]
  *
  * --quick: 200 / 50 subscribers, 40 writes. --profile: the SQLite latency server runs under
  * `node --cpu-prof` (bench/profiles/streams-sqlite-server.cpuprofile), summarized at the end.
@@ -52,6 +52,8 @@ import { fmt, hasFlag, markdownTable, summarize } from "./stats.js";
 
 const QUICK = hasFlag("--quick");
 const PROFILE = hasFlag("--profile");
+/** --only=sqlite or --only=postgres runs that backend's scenarios alone. */
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const BIG = QUICK ? 200 : 1_000;
 const SMALL = QUICK ? 50 : 100;
@@ -622,11 +624,11 @@ async function cancelLatency(producerUrl: string, cancelUrl: string, agentId: st
 
 async function main(): Promise<void> {
   console.error(`streams bench${QUICK ? " (quick)" : ""}: ${WRITES} writes at ${RATE}/s; ${BIG} / ${SMALL} subscribers`);
-  const profile = await sqlite();
-  const memory = await sqliteMemory();
+  const profile = ONLY === "postgres" ? undefined : await sqlite();
+  const memory = ONLY === "postgres" ? [] : await sqliteMemory();
   let cancels: CancelResult[] = [];
   try {
-    cancels = await postgres();
+    if (ONLY !== "sqlite") cancels = await postgres();
   } catch (error) {
     console.error(`PostgreSQL part failed: ${String(error)}`);
   }
@@ -682,11 +684,11 @@ async function main(): Promise<void> {
   out.push("");
   out.push(markdownTable(["backend", "subscribers", "setup", "CPU by process", "machine (2 cores)", "unrelated processes", "write p50 / p99 ms", "write errors"], cpuRows));
   out.push("");
-  out.push("### Server memory per idle subscriber (SQLite, one run's /events; forced full GC, then VmRSS median of 5 samples 0.5 s apart)");
+  if (memory.length > 0) out.push("### Server memory per idle subscriber (SQLite, one run's /events; forced full GC, then VmRSS median of 5 samples 0.5 s apart)");
   out.push("");
-  const base = memory[0]!;
+  const base = memory[0];
   const mib = (bytes: number) => fmt(bytes / 2 ** 20, 1);
-  out.push(
+  if (base !== undefined) out.push(
     markdownTable(
       ["state", "RSS MiB", "RSS samples MiB", "V8 heap used MiB", "RSS Δ per subscriber vs 0", "heap Δ per subscriber vs 0"],
       memory.map((m) => [

@@ -6,9 +6,28 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 
+export interface SseFields {
+  id?: string | number;
+  event?: string;
+}
+
+/** One SSE event block: optional `id:` and `event:` lines, then `data:`, encoded once. */
+export function formatSseEvent(data: string, fields: SseFields = {}): Buffer {
+  return Buffer.from(eventText(data, fields));
+}
+
+function eventText(data: string, fields: SseFields): string {
+  let block = "";
+  if (fields.id !== undefined) block += `id: ${fields.id}\n`;
+  if (fields.event !== undefined) block += `event: ${fields.event}\n`;
+  return `${block}data: ${data}\n\n`;
+}
+
 export interface SseStream {
   readonly signal: AbortSignal;
-  send(data: string, fields?: { id?: string | number; event?: string }): Promise<void>;
+  send(data: string, fields?: SseFields): Promise<void>;
+  /** Writes an event already formatted by `formatSseEvent` (one encoding shared by many streams). */
+  sendFormatted(block: Buffer): Promise<void>;
   comment(text: string): Promise<void>;
   /** Calls `tick` every `ms` until the stream closes. */
   every(ms: number, tick: () => Promise<void>): void;
@@ -48,7 +67,7 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream
   raw.on("close", close);
   raw.on("error", close);
 
-  const write = async (text: string) => {
+  const write = async (text: string | Buffer) => {
     if (controller.signal.aborted || raw.writableEnded) return;
     if (!raw.write(text)) {
       await new Promise<void>((resolve) => {
@@ -66,10 +85,10 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseStream
   const stream: SseStream = {
     signal: controller.signal,
     send(data, fields = {}) {
-      let block = "";
-      if (fields.id !== undefined) block += `id: ${fields.id}\n`;
-      if (fields.event !== undefined) block += `event: ${fields.event}\n`;
-      return write(`${block}data: ${data}\n\n`);
+      return write(eventText(data, fields));
+    },
+    sendFormatted(block) {
+      return write(block);
     },
     comment(text) {
       return write(`: ${text}\n\n`);

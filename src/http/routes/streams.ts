@@ -6,7 +6,7 @@ import type { RunEvent } from "../../core/model.js";
 import type { Ledger } from "../../ledger.js";
 import { errorResponses } from "../schemas/common.js";
 import { ChunkAppendBody, OrganizationEventsQuery, RunEventsQuery, RunStreamBody, StoredEvent } from "../schemas/streams.js";
-import { openSse, type SseStream } from "../sse.js";
+import { formatSseEvent, openSse, type SseStream } from "../sse.js";
 import { RunParams } from "./run-reads.js";
 
 export interface StreamOptions {
@@ -29,18 +29,26 @@ function lastEventId(request: FastifyRequest, fromQuery: number | undefined): nu
 }
 
 /**
- * A run's event as JSON, serialized once however many streams send it: followers of a run
- * share the event objects they read (events/shared-reads.ts).
+ * A run's event as an SSE block, formatted and encoded once however many streams send it:
+ * followers of a run share the event objects they read (events/shared-reads.ts). One cache
+ * per wire format.
  */
-const serialized = new WeakMap<RunEvent, string>();
-function eventJson(event: RunEvent): string {
-  let json = serialized.get(event);
-  if (json === undefined) {
-    json = JSON.stringify(event.event);
-    serialized.set(event, json);
-  }
-  return json;
+function formattedOnce(format: (event: RunEvent) => Buffer): (event: RunEvent) => Buffer {
+  const blocks = new WeakMap<RunEvent, Buffer>();
+  return (event) => {
+    let block = blocks.get(event);
+    if (block === undefined) {
+      block = format(event);
+      blocks.set(event, block);
+    }
+    return block;
+  };
 }
+
+/** Letta's stream: plain `data:` events. */
+const lettaBlock = formattedOnce((event) => formatSseEvent(JSON.stringify(event.event)));
+/** The standard feed: `id: <seq_id>` and `event: <kind>`. */
+const feedBlock = formattedOnce((event) => formatSseEvent(JSON.stringify(event.event), { id: event.seq_id, event: event.kind }));
 
 /** Streams never answer with a status after they start: a failure mid-stream is an error event. */
 async function failStream(sse: SseStream, runId: string | undefined, error: unknown, letta: boolean): Promise<void> {
@@ -82,7 +90,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           });
           let next = await events.next();
           while (!next.done) {
-            await sse.send(eventJson(next.value));
+            await sse.sendFormatted(lettaBlock(next.value));
             next = await events.next();
           }
           if (next.value !== undefined) {
@@ -125,7 +133,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           const events = await ledger.feeds.followRun(request.actor, runId, after, { signal: sse.signal, kinds: request.query.kinds });
           let next = await events.next();
           while (!next.done) {
-            await sse.send(eventJson(next.value), { id: next.value.seq_id, event: next.value.kind });
+            await sse.sendFormatted(feedBlock(next.value));
             next = await events.next();
           }
           if (next.value !== undefined) await sse.send(JSON.stringify({ run_id: runId, status: next.value }), { event: "end" });
