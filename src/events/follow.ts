@@ -23,35 +23,42 @@ export interface FollowOptions {
 const DEFAULT_POLL_MS = 2_000;
 const DEFAULT_BATCH = 500;
 
-/** Resolves on wake-up, timeout or abort; a wake that comes before the wait is not lost. */
+/**
+ * Resolves on wake-up, timeout or abort; a wake that comes before the wait is not lost.
+ * It listens to the stream's AbortSignal once, for its whole life (a long-lived stream
+ * waits thousands of times), and `close` removes that listener.
+ */
 class Waiter {
   private pending = true;
   private resolve: (() => void) | undefined;
+
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener("abort", this.wake, { once: true });
+  }
 
   wake = (): void => {
     this.pending = true;
     this.resolve?.();
   };
 
-  async wait(ms: number, signal: AbortSignal): Promise<"woken" | "timeout"> {
-    if (this.pending || signal.aborted) {
+  async wait(ms: number): Promise<"woken" | "timeout"> {
+    if (this.pending || this.signal.aborted) {
       this.pending = false;
       return "woken";
     }
     let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
     const outcome = await new Promise<"woken" | "timeout">((resolve) => {
       this.resolve = () => resolve("woken");
       timer = setTimeout(() => resolve("timeout"), ms);
-      onAbort = () => resolve("woken");
-      signal.addEventListener("abort", onAbort, { once: true });
     });
     clearTimeout(timer);
-    // A long-lived stream waits thousands of times on one signal: never leave a listener behind.
-    signal.removeEventListener("abort", onAbort!);
     this.resolve = undefined;
     this.pending = false;
     return outcome;
+  }
+
+  close(): void {
+    this.signal.removeEventListener("abort", this.wake);
   }
 }
 
@@ -69,7 +76,7 @@ export async function* followRun(
   afterSeq: number,
   options: FollowOptions & { kinds?: readonly RunEventKind[] },
 ): AsyncGenerator<RunEvent, RunStatus | undefined> {
-  const waiter = new Waiter();
+  const waiter = new Waiter(options.signal);
   const detach = reads.attach(runId);
   const onNotice = () => {
     reads.invalidate(runId);
@@ -95,7 +102,7 @@ export async function* followRun(
         if (options.signal.aborted) return undefined;
       }
       if (events.length === batch) continue;
-      const woke = await waiter.wait(endSeen ? 0 : options.pollIntervalMs ?? DEFAULT_POLL_MS, options.signal);
+      const woke = await waiter.wait(endSeen ? 0 : options.pollIntervalMs ?? DEFAULT_POLL_MS);
       if (woke === "timeout" && !endSeen) mode = "fresh";
       if (woke === "timeout" || endSeen || cursor === afterSeq) {
         const run = await reads.run(organizationId, runId, mode === "fresh");
@@ -118,6 +125,7 @@ export async function* followRun(
     unsubscribe();
     unsubscribeResync();
     detach();
+    waiter.close();
   }
 }
 
@@ -140,7 +148,7 @@ export async function* followOrganization(
   afterId: number | undefined,
   options: FollowOptions,
 ): AsyncGenerator<RunEvent, void> {
-  const waiter = new Waiter();
+  const waiter = new Waiter(options.signal);
   const unsubscribe = bus.subscribeOrganization(organizationId, waiter.wake);
   const unsubscribeResync = bus.onResync(waiter.wake);
   const batch = options.batchSize ?? DEFAULT_BATCH;
@@ -173,10 +181,11 @@ export async function* followOrganization(
         if (options.signal.aborted) return;
       }
       for (const [id, at] of delivered) if (at < now - 2 * LOOKBACK_MS) delivered.delete(id);
-      await waiter.wait(options.pollIntervalMs ?? DEFAULT_POLL_MS, options.signal);
+      await waiter.wait(options.pollIntervalMs ?? DEFAULT_POLL_MS);
     }
   } finally {
     unsubscribe();
     unsubscribeResync();
+    waiter.close();
   }
 }
