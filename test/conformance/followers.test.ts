@@ -3,6 +3,7 @@
  * in order, they share one read per notice, and followers that get no notices at all (a
  * writer in another process on the same SQLite file) still keep up by polling.
  */
+import { setMaxListeners } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,13 @@ import { waitFor } from "../support/wait.js";
 interface Follower {
   seen: RunEvent[];
   ended: Promise<RunStatus | undefined>;
+}
+
+/** One AbortController stops many followers here, each listening to its signal. */
+function stopper(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(100, controller.signal);
+  return controller;
 }
 
 async function follow(ledger: Ledger, actor: Actor, runId: string, after: number, signal: AbortSignal, options: { kinds?: RunEventKind[]; pollIntervalMs?: number; batchSize?: number } = {}): Promise<Follower> {
@@ -40,7 +48,7 @@ forEachBackend("many followers of one run", (world) => {
     const tenant = await world().tenant();
     const run = await tenant.run({ status: "running" });
     for (let i = 0; i < 3; i++) await ledger.messages.append(tenant.writer, run.id, say(`before ${i}`));
-    const stop = new AbortController();
+    const stop = stopper();
     const fromStart = await Promise.all(Array.from({ length: 10 }, () => follow(ledger, tenant.reader, run.id, 0, stop.signal)));
     const fromSecond = await Promise.all(Array.from({ length: 10 }, () => follow(ledger, tenant.reader, run.id, 2, stop.signal)));
     const messagesOnly = await Promise.all(Array.from({ length: 10 }, () => follow(ledger, tenant.reader, run.id, 0, stop.signal, { kinds: ["message"] })));
@@ -66,7 +74,7 @@ forEachBackend("many followers of one run", (world) => {
     const tenant = await world().tenant();
     const run = await tenant.run({ status: "running" });
     const start = (await ledger.store.read.events.list(tenant.orgId, run.id, 0, 1_000)).at(-1)!.seq_id;
-    const stop = new AbortController();
+    const stop = stopper();
     // A long poll interval: only notices wake these followers.
     const followers = await Promise.all(Array.from({ length: 50 }, () => follow(ledger, tenant.reader, run.id, start, stop.signal, { pollIntervalMs: 60_000 })));
     await ledger.messages.append(tenant.writer, run.id, say("first"));
@@ -94,7 +102,7 @@ forEachBackend("many followers of one run", (world) => {
 describe("followers without notices", () => {
   it("keep up by polling when another process writes to the same SQLite file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "runledger-followers-"));
-    const stop = new AbortController();
+    const stop = stopper();
     const url = `sqlite:${join(dir, "ledger.db")}`;
     const server = await openLedger({ url });
     const other = await openLedger({ url });
