@@ -9,7 +9,7 @@ import { isTerminal, type RunStatus } from "../core/run-lifecycle.js";
 import type { EventFeedFilter } from "../store/repos/run-events.js";
 import type { Store } from "../store/store.js";
 import type { EventBus } from "./bus.js";
-import type { ReadMode, SharedRunReads } from "./shared-reads.js";
+import type { SharedRunReads } from "./shared-reads.js";
 
 export interface FollowOptions {
   signal: AbortSignal;
@@ -89,12 +89,12 @@ export async function* followRun(
   const kinds = options.kinds === undefined ? undefined : [...new Set<RunEventKind>([...options.kinds, "status"])];
   let cursor = afterSeq;
   let endSeen = false;
-  // After a poll that no notice preceded, read past the kept reads: a notice may have been lost.
-  let mode: ReadMode = "shared";
+  // After a poll that no notice preceded, take only reads begun since the wait: a notice may have been lost.
+  let startedSince: number | undefined;
   try {
     while (!options.signal.aborted) {
-      const events = await reads.events(organizationId, runId, cursor, batch, kinds, mode);
-      mode = "shared";
+      const events = await reads.events(organizationId, runId, cursor, batch, kinds, { startedSince });
+      startedSince = undefined;
       for (const event of events) {
         cursor = event.seq_id;
         if (event.kind === "status" && isTerminal(event.event.status as RunStatus)) endSeen = true;
@@ -102,15 +102,16 @@ export async function* followRun(
         if (options.signal.aborted) return undefined;
       }
       if (events.length === batch) continue;
+      const waitStarted = performance.now();
       const woke = await waiter.wait(endSeen ? 0 : options.pollIntervalMs ?? DEFAULT_POLL_MS);
-      if (woke === "timeout" && !endSeen) mode = "fresh";
+      if (woke === "timeout" && !endSeen) startedSince = waitStarted;
       if (woke === "timeout" || endSeen || cursor === afterSeq) {
-        const run = await reads.run(organizationId, runId, mode === "fresh");
+        const run = await reads.run(organizationId, runId, startedSince);
         if (run === undefined) return undefined;
         if (isTerminal(run.status)) {
           // The end is committed; one more read drains anything committed just before it.
           for (;;) {
-            const rest = await reads.events(organizationId, runId, cursor, batch, options.kinds, "after-end");
+            const rest = await reads.events(organizationId, runId, cursor, batch, options.kinds, { afterEnd: true });
             for (const event of rest) {
               cursor = event.seq_id;
               yield event;

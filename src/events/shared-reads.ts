@@ -7,19 +7,30 @@
  * A kept read is correct for as long as no notice for the run has arrived since it began:
  * every commit that could change its answer is followed by a notice, and followers call
  * `invalidate` from their notice listener before they wake. A notice that never arrives
- * (a dropped listener connection) is covered the same way as without sharing: followers
- * fall back to polling, and a poll reads `fresh`, past the kept reads.
+ * (a dropped listener connection) is covered as without sharing: followers fall back to
+ * polling, and a poll takes only a read that began after its own wait did. The first
+ * follower to poll reads again, and the others at its cursor share that read, so a missed
+ * commit reaches everyone within two poll intervals at one query per run per interval.
  */
 import type { Run, RunEvent, RunEventKind } from "../core/model.js";
 import type { Store } from "../store/store.js";
 
-/** "fresh" skips kept reads (a poll after no notice came); see `events` for "after-end". */
-export type ReadMode = "shared" | "fresh" | "after-end";
+export interface ReadOptions {
+  /** Take a kept read only if it began at or after this `performance.now()` time. */
+  startedSince?: number;
+  /** See `events`. */
+  afterEnd?: boolean;
+}
+
+interface KeptRead {
+  result: Promise<unknown>;
+  startedAt: number;
+}
 
 interface RunReads {
   /** Followers currently using this run's entry; the entry goes when the last one leaves. */
   users: number;
-  reads: Map<string, Promise<unknown>>;
+  reads: Map<string, KeptRead>;
 }
 
 export class SharedRunReads {
@@ -51,18 +62,18 @@ export class SharedRunReads {
 
   /**
    * The run's events after `afterSeq` (see EventRepo.list), shared with identical reads
-   * since the last notice. "after-end" reads are made only by followers that saw the run
+   * since the last notice. `afterEnd` reads are made only by followers that saw the run
    * ended; they are kept apart from the others, so each of them began after the end was
    * committed and holds every event up to it, whatever notice is still on its way.
    */
-  events(organizationId: string, runId: string, afterSeq: number, limit: number, kinds: readonly RunEventKind[] | undefined, mode: ReadMode): Promise<RunEvent[]> {
-    const key = `${mode === "after-end" ? "end" : "e"}:${organizationId}:${afterSeq}:${limit}:${kinds?.join(",") ?? "*"}`;
-    return this.shared(runId, key, mode === "fresh", () => this.store.read.events.list(organizationId, runId, afterSeq, limit, kinds));
+  events(organizationId: string, runId: string, afterSeq: number, limit: number, kinds: readonly RunEventKind[] | undefined, options: ReadOptions = {}): Promise<RunEvent[]> {
+    const key = `${options.afterEnd ? "end" : "e"}:${organizationId}:${afterSeq}:${limit}:${kinds?.join(",") ?? "*"}`;
+    return this.shared(runId, key, options.startedSince, () => this.store.read.events.list(organizationId, runId, afterSeq, limit, kinds));
   }
 
   /** The run itself, shared the same way. */
-  run(organizationId: string, runId: string, fresh: boolean): Promise<Run | undefined> {
-    return this.shared(runId, `r:${organizationId}`, fresh, () => this.store.read.runs.get(organizationId, runId));
+  run(organizationId: string, runId: string, startedSince?: number): Promise<Run | undefined> {
+    return this.shared(runId, `r:${organizationId}`, startedSince, () => this.store.read.runs.get(organizationId, runId));
   }
 
   /** Followers attached to some run (for tests and metrics). */
@@ -70,17 +81,17 @@ export class SharedRunReads {
     return this.runs.size;
   }
 
-  private shared<T>(runId: string, key: string, fresh: boolean, read: () => Promise<T>): Promise<T> {
+  private shared<T>(runId: string, key: string, startedSince: number | undefined, read: () => Promise<T>): Promise<T> {
     const entry = this.runs.get(runId);
     if (entry === undefined) return read();
-    const kept = fresh ? undefined : (entry.reads.get(key) as Promise<T> | undefined);
-    if (kept !== undefined) return kept;
-    const started = read();
+    const kept = entry.reads.get(key);
+    if (kept !== undefined && (startedSince === undefined || kept.startedAt >= startedSince)) return kept.result as Promise<T>;
+    const started: KeptRead = { startedAt: performance.now(), result: read() };
     entry.reads.set(key, started);
     // A failed read is not kept: the next follower tries again.
-    started.catch(() => {
+    started.result.catch(() => {
       if (entry.reads.get(key) === started) entry.reads.delete(key);
     });
-    return started;
+    return started.result as Promise<T>;
   }
 }
