@@ -4,6 +4,7 @@
  */
 import { parseDuration, parseDurationList } from "./core/duration.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./webhooks/retry-policy.js";
+import { DEFAULT_WEBHOOK_CONCURRENCY } from "./workers/webhook-dispatcher.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
 
@@ -19,6 +20,8 @@ export interface ServerConfig {
     allowlist: string[];
     retryScheduleMs: number[];
     timeoutMs: number;
+    /** Deliveries one process has in flight at most. */
+    concurrency: number;
   };
   retention: {
     intervalMs: number;
@@ -98,6 +101,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       allowlist: (env.RUNLEDGER_WEBHOOK_ALLOWLIST ?? "").split(",").map((e) => e.trim()).filter(Boolean),
       retryScheduleMs: durations("RUNLEDGER_WEBHOOK_RETRY_SCHEDULE", env.RUNLEDGER_WEBHOOK_RETRY_SCHEDULE),
       timeoutMs: Math.max(100, duration("RUNLEDGER_WEBHOOK_TIMEOUT", env.RUNLEDGER_WEBHOOK_TIMEOUT ?? "10s")),
+      concurrency: integer("RUNLEDGER_WEBHOOK_CONCURRENCY", env.RUNLEDGER_WEBHOOK_CONCURRENCY ?? String(DEFAULT_WEBHOOK_CONCURRENCY), 1, 1000),
     },
     retention: {
       intervalMs: Math.max(1_000, duration("RUNLEDGER_RETENTION_INTERVAL", env.RUNLEDGER_RETENTION_INTERVAL ?? "1h")),

@@ -40,6 +40,7 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
     guard: ledger.guard,
     retryScheduleMs: config.webhooks.retryScheduleMs,
     timeoutMs: config.webhooks.timeoutMs,
+    concurrency: config.webhooks.concurrency,
     onError: (error) => app.log.error({ err: error }, "webhook dispatch failed"),
     onAttempt: (delivery, outcome, statusCode) =>
       app.log.info({ delivery_id: delivery.id, run_id: delivery.run_id, outcome, status_code: statusCode }, "webhook attempt"),

@@ -23,6 +23,8 @@ import { signatureHeader } from "../webhooks/signing.js";
 import { liveSecrets } from "../services/webhooks.js";
 import { webhookAttempts, webhookLag } from "../telemetry/metrics.js";
 
+export const DEFAULT_WEBHOOK_CONCURRENCY = 16;
+
 export interface DispatcherOptions {
   guard: AddressGuard;
   retryScheduleMs: readonly number[];
@@ -70,7 +72,7 @@ export class WebhookDispatcher {
   }
 
   private async run(): Promise<void> {
-    const concurrency = this.options.concurrency ?? 16;
+    const concurrency = this.options.concurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
     const attempts = new Set<Promise<void>>();
     while (this.running) {
       let claimed: WebhookDelivery[] = [];
