@@ -23,43 +23,67 @@ export interface StatsRow {
 
 const PERCENTILES = [50, 95, 99] as const;
 
+/** Counts, sums and maxima of one group (`f` rows), shared by both statements. */
+const SUMS = `count(*) AS runs,
+  sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
+  sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+  sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+  sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+  sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+  count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
+  count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max,
+  coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
+  coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
+  coalesce(sum(reasoning_tokens), 0) AS reasoning,
+  coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max`;
+
+const ORDER = "ORDER BY b NULLS FIRST, g NULLS FIRST";
+
+/**
+ * SQLite: one pass in which window functions rank durations and TTFTs within each group
+ * (nulls in a partition of their own), and the same GROUP BY picks the percentiles beside
+ * the sums.
+ */
+function windowStatement(base: string): string {
+  const picks = (column: string, rank: string, count: string, prefix: string) =>
+    PERCENTILES.map((p) => `min(CASE WHEN ${column} IS NOT NULL AND ${rank} * 100 >= ${count} * ${p} THEN ${column} END) AS ${prefix}${p}`).join(", ");
+  return `WITH f AS (${base}),
+    ranked AS (
+      SELECT g, b, status, total_duration_ns, ttft_ns, num_steps, prompt_tokens, completion_tokens, total_tokens,
+        cached_input_tokens, cache_write_tokens, reasoning_tokens,
+        row_number() OVER (PARTITION BY g, b, total_duration_ns IS NULL ORDER BY total_duration_ns) AS drn,
+        count(total_duration_ns) OVER (PARTITION BY g, b) AS dn,
+        row_number() OVER (PARTITION BY g, b, ttft_ns IS NULL ORDER BY ttft_ns) AS trn,
+        count(ttft_ns) OVER (PARTITION BY g, b) AS tn
+      FROM f
+    )
+    SELECT g, b, ${SUMS}, ${picks("total_duration_ns", "drn", "dn", "d")}, ${picks("ttft_ns", "trn", "tn", "t")}
+    FROM ranked GROUP BY g, b ${ORDER}`;
+}
+
+/**
+ * PostgreSQL: the ordered-set aggregate percentile_disc, which is the same nearest-rank
+ * rule (the first value whose cumulative share reaches p; nulls ignored) and sorts each
+ * column once per group instead of carrying every row through a window.
+ */
+function orderedSetStatement(base: string): string {
+  const fractions = `ARRAY[${PERCENTILES.map((p) => p / 100).join(", ")}]::float8[]`;
+  const picks = (column: string, prefix: string) => {
+    const all = `percentile_disc(${fractions}) WITHIN GROUP (ORDER BY ${column})`;
+    return PERCENTILES.map((p, i) => `(${all})[${i + 1}] AS ${prefix}${p}`).join(", ");
+  };
+  return `WITH f AS (${base})
+    SELECT g, b, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
+    FROM f GROUP BY g, b ${ORDER}`;
+}
+
 export class RunStatsRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
   async rows(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined): Promise<StatsRow[]> {
     const base = this.base(organizationId, filter, groupBy, bucket);
-    // One pass: the window functions rank durations and TTFTs within each group (nulls in a
-    // partition of their own), and the same GROUP BY picks the percentiles beside the sums.
-    const picks = (column: string, rank: string, count: string, prefix: string) =>
-      PERCENTILES.map((p) => `min(CASE WHEN ${column} IS NOT NULL AND ${rank} * 100 >= ${count} * ${p} THEN ${column} END) AS ${prefix}${p}`).join(", ");
-    const aggregates = await this.db.all(
-      `WITH f AS (${base.sql}),
-       ranked AS (
-         SELECT g, b, status, total_duration_ns, ttft_ns, num_steps, prompt_tokens, completion_tokens, total_tokens,
-           cached_input_tokens, cache_write_tokens, reasoning_tokens,
-           row_number() OVER (PARTITION BY g, b, total_duration_ns IS NULL ORDER BY total_duration_ns) AS drn,
-           count(total_duration_ns) OVER (PARTITION BY g, b) AS dn,
-           row_number() OVER (PARTITION BY g, b, ttft_ns IS NULL ORDER BY ttft_ns) AS trn,
-           count(ttft_ns) OVER (PARTITION BY g, b) AS tn
-         FROM f
-       )
-       SELECT g, b, count(*) AS runs,
-         sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
-         sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
-         sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
-         sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-         sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-         count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
-         count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max,
-         coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
-         coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
-         coalesce(sum(reasoning_tokens), 0) AS reasoning,
-         coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max,
-         ${picks("total_duration_ns", "drn", "dn", "d")},
-         ${picks("ttft_ns", "trn", "tn", "t")}
-       FROM ranked GROUP BY g, b ORDER BY b NULLS FIRST, g NULLS FIRST`,
-      base.params,
-    );
+    const sql = this.dialect.name === "postgres" ? orderedSetStatement(base.sql) : windowStatement(base.sql);
+    const aggregates = await this.db.all(sql, base.params);
     return aggregates.map((row) => {
       const n = (column: string) => Number(row[column] ?? 0);
       const nullable = (value: unknown) => (value === null || value === undefined ? null : Number(value));
