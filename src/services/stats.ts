@@ -53,8 +53,7 @@ export class RunStatsService {
     const bucketBy = optionalEnum(bucket, "bucket", BUCKETS);
     const filter = parseRunFilter(filters);
     const stats = this.store.read.stats;
-    const [summary] = await stats.rows(actor.organization_id, filter, undefined, undefined);
-    const groups = groupBy === undefined && bucketBy === undefined ? [] : await stats.rows(actor.organization_id, filter, groupBy, bucketBy);
+    const { summary, groups } = await stats.report(actor.organization_id, filter, groupBy, bucketBy);
     return {
       summary: summary === undefined ? emptyStats() : present(summary),
       groups: groups.map((row) => ({

@@ -66,28 +66,60 @@ function windowStatement(base: string): string {
  * rule (the first value whose cumulative share reaches p; nulls ignored) and sorts each
  * column once per group instead of carrying every row through a window.
  */
-function orderedSetStatement(base: string): string {
+function orderedSetStatement(base: string, withTotal: boolean): string {
   const fractions = `ARRAY[${PERCENTILES.map((p) => p / 100).join(", ")}]::float8[]`;
   const picks = (column: string, prefix: string) => {
     const all = `percentile_disc(${fractions}) WITHIN GROUP (ORDER BY ${column})`;
     return PERCENTILES.map((p, i) => `(${all})[${i + 1}] AS ${prefix}${p}`).join(", ");
   };
+  const grouping = withTotal ? "GROUPING SETS ((g, b), ())" : "g, b";
   return `WITH f AS (${base})
-    SELECT g, b, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
-    FROM f GROUP BY g, b ${ORDER}`;
+    SELECT g, b, GROUPING(g, b) AS level, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
+    FROM f GROUP BY ${grouping} ${ORDER}`;
 }
 
 export class RunStatsRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
-  async rows(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined): Promise<StatsRow[]> {
+  /**
+   * The statistics of every run matching `filter` (`summary`, undefined when none match)
+   * and, with `groupBy` or `bucket`, of each group. On PostgreSQL both come from one pass
+   * (GROUPING SETS), except by model: a run with two models is in two groups but counts once
+   * in the summary.
+   */
+  async report(
+    organizationId: string,
+    filter: RunFilter,
+    groupBy: StatsGroupBy | undefined,
+    bucket: StatsBucket | undefined,
+  ): Promise<{ summary: StatsRow | undefined; groups: StatsRow[] }> {
+    const grouped = groupBy !== undefined || bucket !== undefined;
+    if (grouped && this.dialect.name === "postgres" && groupBy !== "model") {
+      const rows = await this.rows(organizationId, filter, groupBy, bucket, true);
+      const total = rows.find((r) => r.isTotal);
+      // The empty grouping set yields a row even when no run matches; the other path yields none.
+      return { summary: total !== undefined && total.runs > 0 ? total : undefined, groups: rows.filter((r) => !r.isTotal) };
+    }
+    const [summary] = await this.rows(organizationId, filter, undefined, undefined, false);
+    return { summary, groups: grouped ? await this.rows(organizationId, filter, groupBy, bucket, false) : [] };
+  }
+
+  private async rows(
+    organizationId: string,
+    filter: RunFilter,
+    groupBy: StatsGroupBy | undefined,
+    bucket: StatsBucket | undefined,
+    withTotal: boolean,
+  ): Promise<(StatsRow & { isTotal: boolean })[]> {
     const base = this.base(organizationId, filter, groupBy, bucket);
-    const sql = this.dialect.name === "postgres" ? orderedSetStatement(base.sql) : windowStatement(base.sql);
+    const sql = this.dialect.name === "postgres" ? orderedSetStatement(base.sql, withTotal) : windowStatement(base.sql);
     const aggregates = await this.db.all(sql, base.params);
     return aggregates.map((row) => {
       const n = (column: string) => Number(row[column] ?? 0);
       const nullable = (value: unknown) => (value === null || value === undefined ? null : Number(value));
       return {
+        // GROUPING(g, b) is 3 on the grand-total row of GROUPING SETS.
+        isTotal: Number(row.level ?? 0) === 3,
         group: (row.g as string | null) ?? null,
         bucket: (row.b as string | null) ?? null,
         runs: n("runs"),
