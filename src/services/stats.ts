@@ -53,7 +53,11 @@ export class RunStatsService {
     const bucketBy = optionalEnum(bucket, "bucket", BUCKETS);
     const filter = parseRunFilter(filters);
     const stats = this.store.read.stats;
-    const { summary, groups } = await stats.report(actor.organization_id, filter, groupBy, bucketBy);
+    // Independent reads: on PostgreSQL they run at once, on two pooled connections.
+    const [{ summary, groups }, topTools] = await Promise.all([
+      stats.report(actor.organization_id, filter, groupBy, bucketBy),
+      stats.topTools(actor.organization_id, filter, 10),
+    ]);
     return {
       summary: summary === undefined ? emptyStats() : present(summary),
       groups: groups.map((row) => ({
@@ -61,7 +65,7 @@ export class RunStatsService {
         ...(bucketBy === undefined ? {} : { bucket: row.bucket! }),
         ...present(row),
       })),
-      top_tools: await stats.topTools(actor.organization_id, filter, 10),
+      top_tools: topTools,
     };
   }
 }
