@@ -39,6 +39,7 @@ import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopProcess } from "./proc.js";
 
 const QUICK = process.argv.slice(2).includes("--quick");
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -113,16 +114,6 @@ function startChild(name: string, args: string[], env: Record<string, string>): 
   children.add(child);
   proc.once("exit", () => children.delete(child));
   return child;
-}
-
-async function stopChild(child: Child): Promise<void> {
-  const proc = child.process;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-  proc.kill("SIGTERM");
-  const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Polls `url` until it answers 200, the child dies, or the deadline passes. */
@@ -502,7 +493,7 @@ async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: 
   const patch = await retryWhenNoisy("PATCH /v1/runs/{id} → completed", async () => (await completeRuns(base, pid, agentId, patchCount))());
   rows.push({ route: "PATCH /v1/runs/{id} → completed", m: patch });
 
-  await stopChild(server);
+  await stopProcess(server.process, STOP_TIMEOUT_MS);
   return { rows, runBody: one.text, pageBody: page.text };
 }
 
@@ -516,7 +507,7 @@ async function benchCeiling(label: string, body: string): Promise<Measured> {
     await waitReady(ceiling, `${base}/`);
     return await measure(label, { base, pid: ceiling.process.pid!, method: "GET", path: "/" });
   } finally {
-    await stopChild(ceiling);
+    await stopProcess(ceiling.process, STOP_TIMEOUT_MS);
   }
 }
 

@@ -5,8 +5,9 @@
  * PostgreSQL (10,000-row `INSERT … SELECT FROM unnest($1::text[], …)` batches) with raw SQL.
  */
 import type Database from "better-sqlite3";
-import { randomUUID } from "node:crypto";
-import type pg from "pg";
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { openLedger, type Ledger } from "../src/ledger.js";
 
 /** A small seeded PRNG (mulberry32), so every build has the same shape. */
 export function prng(seed: number): () => number {
@@ -262,4 +263,46 @@ export async function insertRunsPostgres(
     await options.onProgress?.(written);
   }
   return written;
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …`. */
+export function toDollar(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+export interface ScratchSchema {
+  schema: string;
+  ledger: Ledger;
+  /** A raw connection whose search_path is the schema. */
+  client: pg.Client;
+  /** Closes the ledger and drops the schema. */
+  close(): Promise<void>;
+}
+
+/**
+ * A migrated ledger and a raw client on a fresh schema `<prefix>_<random>` of `url`, filled
+ * by `fill`. If filling throws, the schema is dropped before the error is rethrown.
+ */
+export async function scratchPostgres<T>(url: string, prefix: string, fill: (scratch: ScratchSchema) => Promise<T>): Promise<{ scratch: ScratchSchema; filled: T }> {
+  const schema = `${prefix}_${randomBytes(4).toString("hex")}`;
+  const ledger = await openLedger({ url: `${url}?schema=${schema}` });
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  const scratch: ScratchSchema = {
+    schema,
+    ledger,
+    client,
+    async close() {
+      await ledger.close();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    },
+  };
+  try {
+    return { scratch, filled: await fill(scratch) };
+  } catch (error) {
+    await scratch.close().catch(() => {});
+    throw error;
+  }
 }

@@ -20,17 +20,15 @@
  * RUNLEDGER_BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/test.
  */
 import Database from "better-sqlite3";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import type { Actor } from "../src/core/model.js";
 import { openLedger, type Ledger } from "../src/ledger.js";
 import type { Store } from "../src/store/store.js";
 import { RetentionSweeper } from "../src/workers/retention-sweeper.js";
-import { generateRuns, insertRunsPostgres, insertRunsSqlite } from "./ops-data.js";
+import { generateRuns, insertRunsPostgres, insertRunsSqlite, scratchPostgres, toDollar } from "./ops-data.js";
 import { fmt, hasFlag, markdownTable, msSince, percentile } from "./stats.js";
 
 type Backend = "sqlite" | "postgres";
@@ -119,40 +117,24 @@ async function sqliteEnv(): Promise<{ env: Env; org: Org }> {
 }
 
 async function postgresEnv(): Promise<{ env: Env; org: Org }> {
-  const schema = `bench_retention_${randomBytes(4).toString("hex")}`;
-  const ledger = await openLedger({ url: `${PG_URL}?schema=${schema}` });
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  const drop = async () => {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  };
-  try {
+  const { scratch, filled } = await scratchPostgres(PG_URL, "bench_retention", async ({ ledger, client }) => {
     const org = await createOrg(ledger);
     const started = process.hrtime.bigint();
     const data = datasets(org.agentIds);
     await insertRunsPostgres(client, org.writer.organization_id, data.expired, { events: true });
     await insertRunsPostgres(client, org.writer.organization_id, data.kept, { events: true });
     await client.query("VACUUM ANALYZE runs, run_metrics, steps, run_events");
-    const populateSeconds = msSince(started) / 1000;
-    let n = 0;
-    return {
-      org,
-      env: {
-        ledger,
-        populateSeconds,
-        count: async (sql, params = []) => Number((await client.query(sql.replace(/\?/g, () => `$${++n}`), params).finally(() => (n = 0))).rows[0]!.count),
-        async close() {
-          await ledger.close();
-          await drop();
-        },
-      },
-    };
-  } catch (error) {
-    await ledger.close().catch(() => {});
-    await drop().catch(() => {});
-    throw error;
-  }
+    return { org, populateSeconds: msSince(started) / 1000 };
+  });
+  return {
+    org: filled.org,
+    env: {
+      ledger: scratch.ledger,
+      populateSeconds: filled.populateSeconds,
+      count: async (sql, params = []) => Number((await scratch.client.query(toDollar(sql), params)).rows[0]!.count),
+      close: () => scratch.close(),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -28,16 +28,15 @@
  * RUNLEDGER_BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/test.
  */
 import Database from "better-sqlite3";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import type { Actor } from "../src/core/model.js";
 import { openLedger, type Ledger } from "../src/ledger.js";
 import type { RunStatsQuery, RunStatsReport } from "../src/services/stats.js";
 import { SQLITE_MIGRATIONS } from "../src/store/sqlite/migrations.js";
-import { generateRuns, insertRunsPostgres, insertRunsSqlite } from "./ops-data.js";
+import { generateRuns, insertRunsPostgres, insertRunsSqlite, scratchPostgres, toDollar } from "./ops-data.js";
 import { fmt, hasFlag, markdownTable, msSince } from "./stats.js";
 
 type Backend = "sqlite" | "postgres";
@@ -136,50 +135,32 @@ async function sqliteEnv(): Promise<Env> {
   };
 }
 
-const toDollar = (sql: string) => {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-};
-
 async function postgresEnv(): Promise<Env> {
-  const schema = `bench_stats_${randomBytes(4).toString("hex")}`;
   const started = process.hrtime.bigint();
-  const ledger = await openLedger({ url: `${PG_URL}?schema=${schema}` });
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  const drop = async () => {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  };
-  try {
+  const { scratch, filled } = await scratchPostgres(PG_URL, "bench_stats", async ({ schema, ledger, client }) => {
     const { actor, agentIds } = await createOrgAndAgents(ledger);
     const end = Date.now();
     await insertRunsPostgres(client, actor.organization_id, generateRuns({ count: RUNS, agentIds, fromMs: end - DAYS * 86_400_000, toMs: end, seed: SEED }), {
       onProgress: progress(`postgres (${schema}): populating`, started),
     });
     await client.query("VACUUM ANALYZE runs, run_metrics, steps");
-    const populateSeconds = msSince(started) / 1000;
-    const size = await client.query<{ size: string }>("SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", [schema]);
-    console.error(`postgres: schema ${schema} populated in ${fmt(populateSeconds, 1)} s (${size.rows[0]!.size})`);
-    return {
-      backend: "postgres",
-      ledger,
-      actor,
-      agentIds,
-      populateSeconds,
-      raw: async (sql, params) => (await client.query(toDollar(sql), params)).rows as Record<string, unknown>[],
-      explain: async (sql, params) =>
-        (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${toDollar(sql)}`, params)).rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n"),
-      async close() {
-        await ledger.close();
-        await drop();
-      },
-    };
-  } catch (error) {
-    await ledger.close().catch(() => {});
-    await drop().catch(() => {});
-    throw error;
-  }
+    return { actor, agentIds };
+  });
+  const { schema, client } = scratch;
+  const populateSeconds = msSince(started) / 1000;
+  const size = await client.query<{ size: string }>("SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS size FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", [schema]);
+  console.error(`postgres: schema ${schema} populated in ${fmt(populateSeconds, 1)} s (${size.rows[0]!.size})`);
+  return {
+    backend: "postgres",
+    ledger: scratch.ledger,
+    actor: filled.actor,
+    agentIds: filled.agentIds,
+    populateSeconds,
+    raw: async (sql, params) => (await client.query(toDollar(sql), params)).rows as Record<string, unknown>[],
+    explain: async (sql, params) =>
+      (await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${toDollar(sql)}`, params)).rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n"),
+    close: () => scratch.close(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------

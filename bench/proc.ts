@@ -238,3 +238,14 @@ function safeCpu(pid: number): number {
     return 0;
   }
 }
+
+/** Runs a bench's main function, then exits: 0 when it resolves, 1 (after printing) when it throws. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -45,7 +45,7 @@ import { RunledgerClient } from "../src/client/http-client.js";
 import { RunCancelledError, track } from "../src/client/track.js";
 import { openLedger } from "../src/ledger.js";
 import { summarizeProfile } from "./cpuprofile-summary.js";
-import { CpuWindow, forkHelper, onExit, ROOT, rssKiB, sleep, startServer, stopProcess, watchdog, type ServerProcess } from "./proc.js";
+import { CpuWindow, forkHelper, onExit, ROOT, rssKiB, runMain, sleep, startServer, stopProcess, watchdog, type ServerProcess } from "./proc.js";
 import { gcAndHeapUsage, inspectorUrl } from "./inspect-heap.js";
 import { clock, type PoolReport, SubscriberPool, type WorkerCommand } from "./sse-subscribers.js";
 import { fmt, hasFlag, markdownTable, summarize } from "./stats.js";
@@ -750,10 +750,4 @@ async function main(): Promise<void> {
   console.log(out.join("\n"));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -49,7 +49,7 @@ import { WebhookRepo } from "../src/store/repos/webhooks.js";
 import { WebhookDispatcher } from "../src/workers/webhook-dispatcher.js";
 import { summarizeProfile } from "./cpuprofile-summary.js";
 import { execFileSync } from "node:child_process";
-import { CpuWindow, cpuSeconds, forkHelper, onExit, ROOT, sleep, stopProcess, watchdog } from "./proc.js";
+import { CpuWindow, cpuSeconds, forkHelper, onExit, ROOT, runMain, sleep, stopProcess, watchdog } from "./proc.js";
 import { fmt, hasFlag, markdownTable, runWorkers, summarize } from "./stats.js";
 
 const QUICK = hasFlag("--quick");
@@ -624,10 +624,4 @@ async function main(): Promise<void> {
   console.log(out.join("\n"));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);
