@@ -76,11 +76,6 @@ export class SharedRunReads {
     return this.shared(runId, `r:${organizationId}`, startedSince, () => this.store.read.runs.get(organizationId, runId));
   }
 
-  /** Followers attached to some run (for tests and metrics). */
-  get size(): number {
-    return this.runs.size;
-  }
-
   private shared<T>(runId: string, key: string, startedSince: number | undefined, read: () => Promise<T>): Promise<T> {
     const entry = this.runs.get(runId);
     if (entry === undefined) return read();
