@@ -98,6 +98,8 @@ forEachBackend("run statistics", (world) => {
       ["2026-01-01T10:00:00.000Z", specs.filter((s) => s.createdAt.startsWith("2026-01-01T10")).length],
       ["2026-01-01T11:00:00.000Z", specs.filter((s) => s.createdAt.startsWith("2026-01-01T11")).length],
     ]);
+    // Grouping splits the runs; it never changes the summary of all of them.
+    for (const grouped of [byStatus, byModel, hourly]) expect(grouped.summary).toEqual(report.summary);
     const filtered = await world().ledger.stats.stats(t.reader, { statuses: ["failed"] });
     expect(filtered.summary.runs).toBe(count("failed"));
     expect(filtered.summary.error_rate).toBe(1);
