@@ -5,7 +5,8 @@ import type { Store } from "../../src/store/store.js";
 import { forEachBackend } from "../support/fixtures.js";
 
 /**
- * The list queries must stay index range scans at millions of runs. Each case calls the
+ * The list queries, and the statistics' reads by rank, must stay index range scans at
+ * millions of runs. Each case calls the
  * real repository method against a recording executor, then asks the planner for the plan
  * of exactly the statement it sent. A full scan of runs, or a sort, fails the test.
  */
@@ -52,6 +53,8 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
   "the organization's steps": { index: /steps_org_created/, call: (r) => r.steps.list(ORG, {}, PAGE) },
   "a run's messages": { index: /messages_run_sequence/, call: (r) => r.messages.list(RUN, undefined, { order: "asc", limit: 100, after: [0] }) },
   "a run's events": { index: /run_events_run_seq/, call: (r) => r.events.list(ORG, RUN, 0, 100) },
+  "a duration percentile of the organization": { index: /runs_org_duration/, call: (r) => r.stats.valueAt(ORG, {}, "total_duration_ns", 990_000) },
+  "a TTFT percentile of the organization": { index: /runs_org_ttft/, call: (r) => r.stats.valueAt(ORG, {}, "ttft_ns", 500_000) },
 };
 
 forEachBackend("indexes", (world) => {

@@ -103,6 +103,34 @@ forEachBackend("run statistics", (world) => {
     const filtered = await world().ledger.stats.stats(t.reader, { statuses: ["failed"] });
     expect(filtered.summary.runs).toBe(count("failed"));
     expect(filtered.summary.error_rate).toBe(1);
+    const failedDurations = specs.filter((s) => s.end === "failed").map((s) => s.durationMs * 1e6);
+    expect(filtered.summary.duration_ns).toMatchObject({ p50: nearestRank(failedDurations, 50), p95: nearestRank(failedDurations, 95), p99: nearestRank(failedDurations, 99) });
+  });
+
+  it("leave out soft-deleted runs and keep to the filter, in every figure and in the top tools", async () => {
+    const t = await world().tenant();
+    const specs = dataset();
+    const agents = await seed(world().ledger, t.writer, specs);
+    // Only the first agent's runs use "browse"; soft-delete them all.
+    const browsed = await world().ledger.runs.list(t.reader, { agent_id: agents[0], tools_used: ["browse"], limit: 100 });
+    const isBrowse = (s: Spec) => s.tool === "browse";
+    expect(browsed).toHaveLength(specs.filter(isBrowse).length);
+    for (const run of browsed) await world().ledger.runs.softDelete(t.writer, run.id);
+    const kept = specs.filter((s) => !isBrowse(s));
+    const searches = (agent: 0 | 1) => kept.filter((s) => s.agent === agent && s.tool === "search").length;
+
+    const all = await world().ledger.stats.stats(t.reader);
+    expect(all.summary.runs).toBe(kept.length);
+    expect(all.top_tools).toEqual([{ tool: "search", runs: searches(0) + searches(1) }]);
+    const durations = kept.filter((s) => s.end !== "running").map((s) => s.durationMs * 1e6);
+    expect(all.summary.duration_ns).toMatchObject({ p50: nearestRank(durations, 50), p95: nearestRank(durations, 95), p99: nearestRank(durations, 99) });
+
+    const first = await world().ledger.stats.stats(t.reader, { agent_id: agents[0] });
+    expect(first.summary.runs).toBe(kept.filter((s) => s.agent === 0).length);
+    expect(first.top_tools).toEqual(searches(0) === 0 ? [] : [{ tool: "search", runs: searches(0) }]);
+    const second = await world().ledger.stats.stats(t.reader, { agent_id: agents[1], tools_used: ["search"] });
+    expect(second.summary.runs).toBe(searches(1));
+    expect(second.top_tools).toEqual([{ tool: "search", runs: searches(1) }]);
   });
 
   it("an organization without runs gets zeros, and bad parameters are refused", async () => {

@@ -1,8 +1,10 @@
 /**
- * Run statistics in SQL on both backends. Percentiles are nearest-rank (the smallest value
- * whose rank r satisfies r·100 ≥ p·n): PostgreSQL's percentile_disc on one side, window
- * ranks and integer arithmetic on SQLite, with identical answers; averages and rates are
- * left to the caller, from exact integer sums and counts.
+ * Run statistics in SQL on both backends. Percentiles are nearest-rank: the value of rank
+ * k = ⌈p·n/100⌉ among the n non-null values. The summary's are read by rank from an index
+ * on (organization_id, column), a walk along the index instead of a sort; the groups' come
+ * from PostgreSQL's percentile_disc (the same rule) or, on SQLite, window ranks with integer
+ * arithmetic, with identical answers. Averages and rates are left to the caller, from exact
+ * integer sums and counts.
  */
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { runFilterSql, type RunFilter } from "./runs.js";
@@ -39,7 +41,7 @@ const SUMS = `count(*) AS runs,
 
 const ORDER = "ORDER BY b NULLS FIRST, g NULLS FIRST";
 
-/** SQLite: the counts, sums and maxima per group, in one plain GROUP BY. */
+/** The counts, sums and maxima per group, in one plain GROUP BY. */
 function sumsStatement(base: string): string {
   return `WITH f AS (${base}) SELECT g, b, ${SUMS} FROM f GROUP BY g, b ${ORDER}`;
 }
@@ -47,40 +49,43 @@ function sumsStatement(base: string): string {
 /**
  * SQLite: the duration and TTFT percentiles per group, from rows narrowed to the group keys
  * and the two columns (`narrow` reads only runs unless a filter or group_by=model needs a
- * join). Each non-null value is ranked within its column and group, and the GROUP BY picks,
- * per percentile, the smallest value whose rank reaches it.
+ * join). Each non-null value is ranked within its column and group, one sort for both the
+ * rank and the group's count, and only the rows at the ranks ⌈p·n/100⌉ reach the GROUP BY.
  */
 function percentileStatement(narrow: string): string {
-  const picks = PERCENTILES.map((p) => `min(CASE WHEN rn * 100 >= n * ${p} THEN x END) AS p${p}`).join(", ");
+  const rank = (p: number) => `(n * ${p} + 99) / 100`;
+  const picks = PERCENTILES.map((p) => `max(CASE WHEN rn = ${rank(p)} THEN x END) AS p${p}`).join(", ");
   return `WITH f AS (${narrow}),
     v AS (
       SELECT 'd' AS k, g, b, total_duration_ns AS x FROM f WHERE total_duration_ns IS NOT NULL
       UNION ALL
       SELECT 't' AS k, g, b, ttft_ns AS x FROM f WHERE ttft_ns IS NOT NULL
+    ),
+    ranked AS (
+      SELECT k, g, b, x, row_number() OVER w AS rn, count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+      FROM v WINDOW w AS (PARTITION BY k, g, b ORDER BY x)
     )
-    SELECT k, g, b, ${picks}
-    FROM (SELECT k, g, b, x, row_number() OVER (PARTITION BY k, g, b ORDER BY x) AS rn, count(*) OVER (PARTITION BY k, g, b) AS n FROM v)
-    GROUP BY k, g, b`;
+    SELECT k, g, b, ${picks} FROM ranked WHERE rn IN (${PERCENTILES.map(rank).join(", ")}) GROUP BY k, g, b`;
 }
 
 /**
- * PostgreSQL: the ordered-set aggregate percentile_disc, which is the same nearest-rank
- * rule (the first value whose cumulative share reaches p; nulls ignored) and sorts each
- * column once per group instead of carrying every row through a window.
+ * PostgreSQL: the sums and, per group, the ordered-set aggregate percentile_disc, which is
+ * the same nearest-rank rule (the first value whose cumulative share reaches p; nulls
+ * ignored) and sorts each column once per group.
  */
-function orderedSetStatement(base: string, withTotal: boolean): string {
+function orderedSetStatement(base: string): string {
   const fractions = `ARRAY[${PERCENTILES.map((p) => p / 100).join(", ")}]::float8[]`;
   const picks = (column: string, prefix: string) => {
     const all = `percentile_disc(${fractions}) WITHIN GROUP (ORDER BY ${column})`;
     return PERCENTILES.map((p, i) => `(${all})[${i + 1}] AS ${prefix}${p}`).join(", ");
   };
-  const grouping = withTotal ? "GROUPING SETS ((g, b), ())" : "g, b";
   return `WITH f AS (${base})
-    SELECT g, b, GROUPING(g, b) AS level, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
-    FROM f GROUP BY ${grouping} ${ORDER}`;
+    SELECT g, b, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
+    FROM f GROUP BY g, b ${ORDER}`;
 }
 
 type Row = Record<string, unknown>;
+type RankedColumn = "total_duration_ns" | "ttft_ns";
 type Pick = (kind: "d" | "t", percentile: number) => unknown;
 
 export class RunStatsRepo {
@@ -88,7 +93,9 @@ export class RunStatsRepo {
 
   /**
    * The statistics of every run matching `filter` (`summary`, undefined when none match)
-   * and, with `groupBy` or `bucket`, of each group.
+   * and, with `groupBy` or `bucket`, of each group. The summary's sums are added up from
+   * the groups' when the groups are disjoint (every grouping but by model, where a run with
+   * two models is in two groups), so the filtered runs are read once.
    */
   async report(
     organizationId: string,
@@ -96,72 +103,77 @@ export class RunStatsRepo {
     groupBy: StatsGroupBy | undefined,
     bucket: StatsBucket | undefined,
   ): Promise<{ summary: StatsRow | undefined; groups: StatsRow[] }> {
-    return this.dialect.name === "postgres" ? this.postgresReport(organizationId, filter, groupBy, bucket) : this.sqliteReport(organizationId, filter, groupBy, bucket);
+    const grouped = groupBy !== undefined || bucket !== undefined;
+    const groups = grouped ? await this.groups(organizationId, filter, groupBy, bucket) : [];
+    let totals: Row | undefined;
+    if (grouped && groupBy !== "model") totals = addUp(groups);
+    else {
+      const base = this.base(organizationId, filter, undefined, undefined);
+      [totals] = await this.db.all(sumsStatement(base.sql), base.params);
+    }
+    if (totals === undefined || Number(totals.runs) === 0) return { summary: undefined, groups };
+    const ranked = { d: await this.byRank(organizationId, filter, "total_duration_ns", Number(totals.duration_count)), t: await this.byRank(organizationId, filter, "ttft_ns", Number(totals.ttft_count)) };
+    return { summary: statsRow(totals, (kind, p) => ranked[kind][PERCENTILES.indexOf(p as (typeof PERCENTILES)[number])]), groups };
   }
 
   /**
-   * PostgreSQL: one statement per view. With group_by or bucket, the summary and the groups
-   * come from one pass (GROUPING SETS), except by model: a run with two models is in two
-   * groups but counts once in the summary.
+   * The nearest-rank percentiles of `column` over the `count` filtered runs that have it:
+   * for each, the value at offset k − 1 in the column's order. With only the organization
+   * filter this walks runs_org_duration or runs_org_ttft and sorts nothing.
    */
-  private async postgresReport(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined) {
-    const view = async (g: StatsGroupBy | undefined, b: StatsBucket | undefined, withTotal: boolean) => {
-      const base = this.base(organizationId, filter, g, b);
-      const rows = await this.db.all(orderedSetStatement(base.sql, withTotal), base.params);
-      // GROUPING(g, b) is 3 on the grand-total row of GROUPING SETS.
-      return rows.map((row) => ({ isTotal: Number(row.level ?? 0) === 3, row: statsRow(row, (kind, p) => row[`${kind}${p}`]) }));
-    };
-    const grouped = groupBy !== undefined || bucket !== undefined;
-    if (grouped && groupBy !== "model") {
-      const rows = await view(groupBy, bucket, true);
-      const total = rows.find((r) => r.isTotal)?.row;
-      // The empty grouping set yields a row even when no run matches; the other path yields none.
-      return { summary: total !== undefined && total.runs > 0 ? total : undefined, groups: rows.filter((r) => !r.isTotal).map((r) => r.row) };
+  private async byRank(organizationId: string, filter: RunFilter, column: RankedColumn, count: number): Promise<(number | null)[]> {
+    const values: (number | null)[] = [];
+    for (const p of PERCENTILES) {
+      if (count === 0) {
+        values.push(null);
+        continue;
+      }
+      const row = await this.valueAt(organizationId, filter, column, Math.floor((count * p + 99) / 100) - 1);
+      values.push(row === undefined ? null : Number(row));
     }
-    const [summary] = await view(undefined, undefined, false);
-    return { summary: summary?.row, groups: grouped ? (await view(groupBy, bucket, false)).map((r) => r.row) : [] };
+    return values;
+  }
+
+  /** The value of `column` at `offset` (0-based) in ascending order over the filtered runs that have it. */
+  async valueAt(organizationId: string, filter: RunFilter, column: RankedColumn, offset: number): Promise<number | undefined> {
+    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
+    const row = await this.db.get<{ x: unknown }>(
+      `SELECT r.${column} AS x FROM runs r${joins} WHERE ${conditions.join(" AND ")} AND r.${column} IS NOT NULL ORDER BY r.${column} LIMIT 1 OFFSET ?`,
+      [...params, offset],
+    );
+    return row === undefined || row.x === null ? undefined : Number(row.x);
   }
 
   /**
-   * SQLite: per view, a plain GROUP BY for the sums over runs ⋈ run_metrics, and one window
-   * statement for both percentiles over rows narrowed to runs' own columns, so the sort
-   * carries two keys and a value instead of every column of the join. With group_by (other
-   * than model) or bucket, the summary's sums are added up from the groups'; only its
-   * percentiles need a pass of their own.
+   * Each group's statistics. PostgreSQL: one statement. SQLite: a plain GROUP BY for the
+   * sums over runs ⋈ run_metrics, and one window statement for both percentiles over rows
+   * narrowed to runs' own columns, so the sort carries two keys and a value instead of every
+   * column of the join.
    */
-  private async sqliteReport(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined) {
-    const sums = async (g: StatsGroupBy | undefined, b: StatsBucket | undefined) => {
-      const base = this.base(organizationId, filter, g, b);
-      return this.db.all(sumsStatement(base.sql), base.params);
-    };
-    const percentiles = async (g: StatsGroupBy | undefined, b: StatsBucket | undefined): Promise<Map<string, Row>> => {
-      const narrow = this.base(organizationId, filter, g, b, true);
-      const rows = await this.db.all(percentileStatement(narrow.sql), narrow.params);
-      return new Map(rows.map((row) => [viewKey(row.k, row.g, row.b), row]));
-    };
-    const withPercentiles = (row: Row, picks: Map<string, Row>) => statsRow(row, (kind, p) => picks.get(viewKey(kind, row.g, row.b))?.[`p${p}`]);
-
-    const grouped = groupBy !== undefined || bucket !== undefined;
-    const totalPicks = await percentiles(undefined, undefined);
-    if (!grouped) {
-      const [total] = await sums(undefined, undefined);
-      return { summary: total === undefined || Number(total.runs) === 0 ? undefined : withPercentiles(total, totalPicks), groups: [] };
+  private async groups(organizationId: string, filter: RunFilter, groupBy: StatsGroupBy | undefined, bucket: StatsBucket | undefined): Promise<StatsRow[]> {
+    const base = this.base(organizationId, filter, groupBy, bucket);
+    if (this.dialect.name === "postgres") {
+      const rows = await this.db.all(orderedSetStatement(base.sql), base.params);
+      return rows.map((row) => statsRow(row, (kind, p) => row[`${kind}${p}`]));
     }
-    const groupPicks = await percentiles(groupBy, bucket);
-    const groups = (await sums(groupBy, bucket)).map((row) => withPercentiles(row, groupPicks));
-    const totals = groupBy === "model" ? await sums(undefined, undefined) : [addUp(groups)];
-    const total = totals[0];
-    return { summary: total === undefined || Number(total.runs) === 0 ? undefined : withPercentiles(total, totalPicks), groups };
+    const narrow = this.base(organizationId, filter, groupBy, bucket, true);
+    const picks = new Map((await this.db.all(percentileStatement(narrow.sql), narrow.params)).map((row) => [viewKey(row.k, row.g, row.b), row]));
+    const sums = await this.db.all(sumsStatement(base.sql), base.params);
+    return sums.map((row) => statsRow(row, (kind, p) => picks.get(viewKey(kind, row.g, row.b))?.[`p${p}`]));
   }
 
-  /** The most used tools over the filtered runs: how many runs used each. */
+  /**
+   * The most used tools over the filtered runs: how many runs used each. When every filter
+   * is on a column run_metrics has too, its rows are read alone (a soft-deleted run is left
+   * out by its id), not joined with runs one by one.
+   */
   async topTools(organizationId: string, filter: RunFilter, limit: number): Promise<{ tool: string; runs: number }[]> {
-    const base = this.base(organizationId, filter, undefined, undefined);
+    const source = onMetricsAlone(filter) ? metricsAlone(this.dialect, organizationId, filter) : this.base(organizationId, filter, undefined, undefined);
     const rows = await this.db.all<{ tool: string; runs: number }>(
-      `WITH f AS (${base.sql})
+      `WITH f AS (${source.sql})
        SELECT t.value AS tool, count(*) AS runs FROM f, ${this.dialect.jsonArrayElements("f.tools_used", "t")}
        GROUP BY t.value ORDER BY count(*) DESC, t.value LIMIT ?`,
-      [...base.params, limit],
+      [...source.params, limit],
     );
     return rows.map((r) => ({ tool: r.tool, runs: Number(r.runs) }));
   }
@@ -189,6 +201,28 @@ export class RunStatsRepo {
       params: [...modelParams, ...(params as SqlParam[])],
     };
   }
+}
+
+/** The filters that run_metrics can answer without runs: it repeats the organization, agent and project. */
+const METRICS_FILTERS: ReadonlySet<string> = new Set(["agent_ids", "project_id", "step_count", "tools_used"]);
+
+function onMetricsAlone(filter: RunFilter): boolean {
+  return Object.entries(filter).every(([name, value]) => value === undefined || METRICS_FILTERS.has(name));
+}
+
+/**
+ * The filtered runs' tools_used from run_metrics alone, for a filter that `onMetricsAlone`
+ * accepts: the list's conditions, moved from runs to run_metrics, and soft-deleted runs
+ * excluded through the partial index on runs.deleted_at.
+ */
+function metricsAlone(dialect: Dialect, organizationId: string, filter: RunFilter): { sql: string; params: SqlParam[] } {
+  const { conditions, params } = runFilterSql(dialect, organizationId, filter);
+  const onMetrics = conditions.filter((c) => c !== "r.deleted_at IS NULL").map((c) => c.replace(/\br\.(organization_id|agent_id|project_id)\b/g, "m.$1"));
+  return {
+    sql: `SELECT m.tools_used FROM run_metrics m WHERE ${onMetrics.join(" AND ")}
+            AND m.id NOT IN (SELECT d.id FROM runs d WHERE d.organization_id = ? AND d.deleted_at IS NOT NULL)`,
+    params: [...params, organizationId],
+  };
 }
 
 /** The key of one percentile row: column kind, group and bucket (either may be null). */
