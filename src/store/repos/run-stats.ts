@@ -93,9 +93,14 @@ export class RunStatsRepo {
 
   /**
    * The statistics of every run matching `filter` (`summary`, undefined when none match)
-   * and, with `groupBy` or `bucket`, of each group. The summary's sums are added up from
-   * the groups' when the groups are disjoint (every grouping but by model, where a run with
-   * two models is in two groups), so the filtered runs are read once.
+   * and, with `groupBy` or `bucket`, of each group.
+   *
+   * For a whole organization (no filter) the summary's percentiles are read by rank along
+   * runs_org_duration and runs_org_ttft, and its sums are added up from the groups' when
+   * the groups are disjoint (every grouping but by model, where a run with two models is in
+   * two groups), so the runs are read once. A filtered summary is one more pass like a
+   * group's: the filter's own index finds its runs, and sorting them is cheaper than walking
+   * the organization's whole percentile index.
    */
   async report(
     organizationId: string,
@@ -105,6 +110,9 @@ export class RunStatsRepo {
   ): Promise<{ summary: StatsRow | undefined; groups: StatsRow[] }> {
     const grouped = groupBy !== undefined || bucket !== undefined;
     const groups = grouped ? await this.groups(organizationId, filter, groupBy, bucket) : [];
+    const present = (row: StatsRow | undefined) => (row === undefined || row.runs === 0 ? undefined : row);
+    if (!isEmpty(filter)) return { summary: present((await this.groups(organizationId, filter, undefined, undefined))[0]), groups };
+
     let totals: Row | undefined;
     if (grouped && groupBy !== "model") totals = addUp(groups);
     else {
@@ -112,23 +120,26 @@ export class RunStatsRepo {
       [totals] = await this.db.all(sumsStatement(base.sql), base.params);
     }
     if (totals === undefined || Number(totals.runs) === 0) return { summary: undefined, groups };
-    const ranked = { d: await this.byRank(organizationId, filter, "total_duration_ns", Number(totals.duration_count)), t: await this.byRank(organizationId, filter, "ttft_ns", Number(totals.ttft_count)) };
+    const ranked = {
+      d: await this.byRank(organizationId, "total_duration_ns", Number(totals.duration_count)),
+      t: await this.byRank(organizationId, "ttft_ns", Number(totals.ttft_count)),
+    };
     return { summary: statsRow(totals, (kind, p) => ranked[kind][PERCENTILES.indexOf(p as (typeof PERCENTILES)[number])]), groups };
   }
 
   /**
-   * The nearest-rank percentiles of `column` over the `count` filtered runs that have it:
-   * for each, the value at offset k − 1 in the column's order. With only the organization
-   * filter this walks runs_org_duration or runs_org_ttft and sorts nothing.
+   * The nearest-rank percentiles of `column` over the `count` runs of the organization that
+   * have it: for each, the value at offset k − 1 in the column's order, a walk along
+   * runs_org_duration or runs_org_ttft that sorts nothing.
    */
-  private async byRank(organizationId: string, filter: RunFilter, column: RankedColumn, count: number): Promise<(number | null)[]> {
+  private async byRank(organizationId: string, column: RankedColumn, count: number): Promise<(number | null)[]> {
     const values: (number | null)[] = [];
     for (const p of PERCENTILES) {
       if (count === 0) {
         values.push(null);
         continue;
       }
-      const row = await this.valueAt(organizationId, filter, column, Math.floor((count * p + 99) / 100) - 1);
+      const row = await this.valueAt(organizationId, {}, column, Math.floor((count * p + 99) / 100) - 1);
       values.push(row === undefined ? null : Number(row));
     }
     return values;
@@ -203,8 +214,15 @@ export class RunStatsRepo {
   }
 }
 
-/** The filters that run_metrics can answer without runs: it repeats the organization, agent and project. */
-const METRICS_FILTERS: ReadonlySet<string> = new Set(["agent_ids", "project_id", "step_count", "tools_used"]);
+/**
+ * The filters that run_metrics can answer without runs, for an organization-wide read (it
+ * repeats the agent and project too, but has no index for them: runs finds those faster).
+ */
+const METRICS_FILTERS: ReadonlySet<string> = new Set(["step_count", "tools_used"]);
+
+function isEmpty(filter: RunFilter): boolean {
+  return Object.values(filter).every((value) => value === undefined);
+}
 
 function onMetricsAlone(filter: RunFilter): boolean {
   return Object.entries(filter).every(([name, value]) => value === undefined || METRICS_FILTERS.has(name));
@@ -212,12 +230,12 @@ function onMetricsAlone(filter: RunFilter): boolean {
 
 /**
  * The filtered runs' tools_used from run_metrics alone, for a filter that `onMetricsAlone`
- * accepts: the list's conditions, moved from runs to run_metrics, and soft-deleted runs
- * excluded through the partial index on runs.deleted_at.
+ * accepts: the list's conditions (the organization's moved from runs to run_metrics), and
+ * soft-deleted runs excluded through the partial index on runs.deleted_at.
  */
 function metricsAlone(dialect: Dialect, organizationId: string, filter: RunFilter): { sql: string; params: SqlParam[] } {
   const { conditions, params } = runFilterSql(dialect, organizationId, filter);
-  const onMetrics = conditions.filter((c) => c !== "r.deleted_at IS NULL").map((c) => c.replace(/\br\.(organization_id|agent_id|project_id)\b/g, "m.$1"));
+  const onMetrics = conditions.filter((c) => c !== "r.deleted_at IS NULL").map((c) => c.replace(/^r\.organization_id /, "m.organization_id "));
   return {
     sql: `SELECT m.tools_used FROM run_metrics m WHERE ${onMetrics.join(" AND ")}
             AND m.id NOT IN (SELECT d.id FROM runs d WHERE d.organization_id = ? AND d.deleted_at IS NOT NULL)`,
