@@ -250,14 +250,15 @@ function baselineSql(env: Env, c: Case, organizationId: string, withPercentiles:
 // ---------------------------------------------------------------------------------------
 // Measurement.
 
-type Kind = "aggregate" | "p(duration)" | "p(ttft)" | "top tools" | "other";
-const KINDS: Kind[] = ["aggregate", "p(duration)", "p(ttft)", "top tools"];
+type Kind = "sums" | "group percentiles" | "rank reads" | "top tools" | "other";
+const KINDS: Kind[] = ["sums", "group percentiles", "rank reads", "top tools"];
 
+/** The kinds of statement RunStatsRepo sends (PostgreSQL's group statement computes the groups' sums too). */
 function classify(sql: string): Kind {
   if (sql.includes("AS tool")) return "top tools";
-  if (sql.includes("total_duration_ns AS v")) return "p(duration)";
-  if (sql.includes("ttft_ns AS v")) return "p(ttft)";
-  if (sql.includes("count(*) AS runs")) return "aggregate";
+  if (sql.includes("LIMIT 1 OFFSET")) return "rank reads";
+  if (sql.includes("row_number()") || sql.includes("percentile_disc")) return "group percentiles";
+  if (sql.includes("AS runs") || sql.includes("AS prompt")) return "sums";
   return "other";
 }
 
@@ -268,19 +269,22 @@ interface Captured {
   params: unknown[];
 }
 
-/** Wraps the driver's `all` so each statement the stats service issues is timed. */
+/** Wraps the driver's `all` and `get` so each statement the stats service issues is timed. */
 function instrument(ledger: Ledger): { calls: Captured[] } {
   const sink = { calls: [] as Captured[] };
-  const driver = ledger.store.driver as unknown as { all: (sql: string, params?: unknown[]) => Promise<unknown[]> };
-  const original = driver.all.bind(driver);
-  driver.all = async (sql, params) => {
-    const started = process.hrtime.bigint();
-    try {
-      return await original(sql, params);
-    } finally {
-      sink.calls.push({ kind: classify(sql), ms: msSince(started), sql, params: params ?? [] });
-    }
-  };
+  type Call = (sql: string, params?: unknown[]) => Promise<unknown>;
+  const driver = ledger.store.driver as unknown as { all: Call; get: Call };
+  for (const method of ["all", "get"] as const) {
+    const original = driver[method].bind(driver);
+    driver[method] = async (sql, params) => {
+      const started = process.hrtime.bigint();
+      try {
+        return await original(sql, params);
+      } finally {
+        sink.calls.push({ kind: classify(sql), ms: msSince(started), sql, params: params ?? [] });
+      }
+    };
+  }
   return sink;
 }
 
@@ -319,7 +323,7 @@ async function measure(env: Env): Promise<{ results: CaseResult[]; window: strin
     const percentileSql = baselineSql(env, c, env.actor.organization_id, true);
     const result: CaseResult = {
       name: c.name, runs: 0, groups: 0, service: [], aggregate: [], withPercentiles: [], statements: 0, check: "",
-      perKind: { aggregate: [], "p(duration)": [], "p(ttft)": [], "top tools": [], other: [] },
+      perKind: { sums: [], "group percentiles": [], "rank reads": [], "top tools": [], other: [] },
     };
     let lastReport: RunStatsReport | undefined;
     let lastAggregate: Record<string, unknown>[] = [];
@@ -424,7 +428,7 @@ function tables(env: Env, results: CaseResult[]): string {
     ["case", "statements per call", ...KINDS.map((k) => `${k} (median ms)`)],
     results.map((r) => [r.name, r.statements, ...KINDS.map((k) => msFmt(median(r.perKind[k])))]),
   );
-  return `${head}\n\nWhere the service's time goes (per call, summed over the statements of each kind; with group_by or bucket, the summary and the groups each run the aggregate and both percentile statements):\n\n${split}`;
+  return `${head}\n\nWhere the service's time goes (per call, summed over the statements of each kind: sums; the groups' percentiles, which on PostgreSQL include the groups' sums; the summary's percentiles read by rank; top tools):\n\n${split}`;
 }
 
 async function main(): Promise<void> {

@@ -122,6 +122,9 @@ forEachBackend("run statistics", (world) => {
     const all = await world().ledger.stats.stats(t.reader);
     expect(all.summary.runs).toBe(kept.length);
     expect(all.top_tools).toEqual([{ tool: "search", runs: searches(0) + searches(1) }]);
+    const keptSteps = kept.flatMap((s) => s.steps);
+    expect(all.summary.tokens.prompt).toBe(keptSteps.reduce((sum, s) => sum + s.prompt, 0));
+    expect(all.summary.steps.total).toBe(keptSteps.length);
     const durations = kept.filter((s) => s.end !== "running").map((s) => s.durationMs * 1e6);
     expect(all.summary.duration_ns).toMatchObject({ p50: nearestRank(durations, 50), p95: nearestRank(durations, 95), p99: nearestRank(durations, 99) });
 

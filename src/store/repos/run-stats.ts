@@ -25,19 +25,23 @@ export interface StatsRow {
 
 const PERCENTILES = [50, 95, 99] as const;
 
-/** Counts, sums and maxima of one group (`f` rows), shared by both statements. */
-const SUMS = `count(*) AS runs,
+/** Counts, sums and maxima of one group from runs' own columns. */
+const RUN_SUMS = `count(*) AS runs,
   sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
   sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
   sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
   sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
   sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
   count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
-  count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max,
-  coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
+  count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max`;
+
+/** Sums and maxima of one group from run_metrics' columns. */
+const METRIC_SUMS = `coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
   coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
   coalesce(sum(reasoning_tokens), 0) AS reasoning,
   coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max`;
+
+const SUMS = `${RUN_SUMS},\n  ${METRIC_SUMS}`;
 
 const ORDER = "ORDER BY b NULLS FIRST, g NULLS FIRST";
 
@@ -113,18 +117,23 @@ export class RunStatsRepo {
     const present = (row: StatsRow | undefined) => (row === undefined || row.runs === 0 ? undefined : row);
     if (!isEmpty(filter)) return { summary: present((await this.groups(organizationId, filter, undefined, undefined))[0]), groups };
 
-    let totals: Row | undefined;
-    if (grouped && groupBy !== "model") totals = addUp(groups);
-    else {
-      const base = this.base(organizationId, filter, undefined, undefined);
-      [totals] = await this.db.all(sumsStatement(base.sql), base.params);
-    }
-    if (totals === undefined || Number(totals.runs) === 0) return { summary: undefined, groups };
+    const totals = grouped && groupBy !== "model" ? addUp(groups) : await this.organizationSums(organizationId);
+    if (Number(totals.runs) === 0) return { summary: undefined, groups };
     const ranked = {
       d: await this.byRank(organizationId, "total_duration_ns", Number(totals.duration_count)),
       t: await this.byRank(organizationId, "ttft_ns", Number(totals.ttft_count)),
     };
     return { summary: statsRow(totals, (kind, p) => ranked[kind][PERCENTILES.indexOf(p as (typeof PERCENTILES)[number])]), groups };
+  }
+
+  /**
+   * The sums over every run of the organization, from runs and from run_metrics each read
+   * alone (soft-deleted runs left out of the metrics by id) rather than joined row by row.
+   */
+  private async organizationSums(organizationId: string): Promise<Row> {
+    const onRuns = await this.db.get(`SELECT ${RUN_SUMS} FROM runs r WHERE r.organization_id = ? AND r.deleted_at IS NULL`, [organizationId]);
+    const onMetrics = await this.db.get(`SELECT ${METRIC_SUMS} FROM run_metrics m WHERE m.organization_id = ? AND ${NOT_DELETED}`, [organizationId, organizationId]);
+    return { ...onRuns, ...onMetrics };
   }
 
   /**
@@ -220,6 +229,9 @@ export class RunStatsRepo {
  */
 const METRICS_FILTERS: ReadonlySet<string> = new Set(["step_count", "tools_used"]);
 
+/** run_metrics rows of runs that are not soft-deleted; binds the organization id (the partial index runs_deleted finds the others). */
+const NOT_DELETED = "m.id NOT IN (SELECT d.id FROM runs d WHERE d.organization_id = ? AND d.deleted_at IS NOT NULL)";
+
 function isEmpty(filter: RunFilter): boolean {
   return Object.values(filter).every((value) => value === undefined);
 }
@@ -237,8 +249,7 @@ function metricsAlone(dialect: Dialect, organizationId: string, filter: RunFilte
   const { conditions, params } = runFilterSql(dialect, organizationId, filter);
   const onMetrics = conditions.filter((c) => c !== "r.deleted_at IS NULL").map((c) => c.replace(/^r\.organization_id /, "m.organization_id "));
   return {
-    sql: `SELECT m.tools_used FROM run_metrics m WHERE ${onMetrics.join(" AND ")}
-            AND m.id NOT IN (SELECT d.id FROM runs d WHERE d.organization_id = ? AND d.deleted_at IS NOT NULL)`,
+    sql: `SELECT m.tools_used FROM run_metrics m WHERE ${onMetrics.join(" AND ")} AND ${NOT_DELETED}`,
     params: [...params, organizationId],
   };
 }
