@@ -35,11 +35,10 @@ import autocannon from "autocannon";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stopProcess } from "./proc.js";
+import { cpuSeconds, freePort, machineCpu, stopProcess } from "./proc.js";
 
 const QUICK = process.argv.slice(2).includes("--quick");
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -59,7 +58,6 @@ const TARGET_P99_MS = 10;
 const ADMIN_KEY = `rlk_benchbenchbe_${randomBytes(24).toString("base64url")}`;
 const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
 const JSON_AUTH = { ...AUTH, "content-type": "application/json" };
-const CLK_TCK = 100;
 
 // ---------------------------------------------------------------------------------------
 // Child processes: started with their own event loop, always killed when this one exits.
@@ -137,24 +135,6 @@ async function waitReady(child: Child, url: string): Promise<void> {
   throw new Error(`${child.name} not ready at ${url} within ${READY_TIMEOUT_MS} ms (${last}):\n${child.output()}`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-/** Seconds of CPU (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
-}
-
 /** Nanoseconds the process's main thread has run on a CPU, and waited in a run queue for one. */
 function schedstat(pid: number): { run: number; wait: number } {
   const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number);
@@ -171,14 +151,6 @@ function storageWriteBytes(pid: number): number {
 function threadState(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.charAt(stat.lastIndexOf(")") + 2);
-}
-
-/** Busy and total CPU seconds of the whole machine so far (all CPUs), from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  const values = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = values.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal; guest time is already in user
-  const idle = values[3]! + (values[4] ?? 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
 }
 
 /** Busy share of all CPUs over `ms`: other load on the machine skews every figure. */
