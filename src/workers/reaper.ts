@@ -12,9 +12,10 @@
  * durations, the agent's last_* fields, settled steps, a status event — plus
  * `error: {type: <reason>, message}` saying which limit it passed.
  *
- * Races. Candidates are read without locks, in batches; each one is then locked and checked
- * again with the same SQL before it is failed. A producer that finishes the run or sends a
- * heartbeat in between wins and the run is skipped, as is a run another reaper got to first.
+ * Races. Candidates are read without locks, a window of active runs at a time in the order
+ * of runs_active_all; each one is then locked and checked again with the same SQL before it
+ * is failed. A producer that finishes the run or sends a heartbeat in between wins and the
+ * run is skipped, as is a run another reaper got to first.
  *
  * Loop. start() sweeps at once, then again `intervalMs` after each sweep ends (a setTimeout
  * chain, so sweeps never overlap). A failed sweep goes to onError and the loop carries on;
@@ -27,7 +28,7 @@ import { yieldToEventLoop } from "../core/yield.js";
 import type { Run } from "../core/model.js";
 import { audit } from "../services/audit.js";
 import { transition } from "../services/run-transitions.js";
-import type { LivenessDefaults, LivenessReason, OverdueRun } from "../store/repos/liveness.js";
+import type { ActiveKey, LivenessDefaults, LivenessReason, OverdueRun } from "../store/repos/liveness.js";
 import type { Store } from "../store/store.js";
 import { runAsSingleton } from "./singleton.js";
 
@@ -45,7 +46,7 @@ export interface LivenessReaperOptions {
   intervalMs: number;
   /** Server limits in whole seconds for runs without their own; null or 0 turns a check off. */
   defaults: LivenessDefaults;
-  /** Runs read per query (default 500); a sweep reads batches until none is overdue. */
+  /** Active runs examined per query (default 500); a sweep reads window after window until it has seen them all. */
   batchSize?: number;
   /** Where a failed sweep or a throwing onReaped is reported (default: console.error). */
   onError?: (error: unknown) => void;
@@ -124,25 +125,26 @@ export class LivenessReaper {
   private async sweepNow(now: Date): Promise<SweepCounts> {
     const counts: SweepCounts = { expired: 0, timed_out: 0, heartbeat_lost: 0 };
     const at = now.toISOString();
-    // A skipped run no longer matches the scan (same SQL, same `now`), so the next batch
-    // moves on; `tried` only guarantees the loop ends should a run ever keep matching.
-    const tried = new Set<string>();
+    let tried = 0;
     await runAsSingleton(this.store, REAPER_LOCK_ID, async () => {
-      while (!this.halting) {
-        const batch = await this.store.read.liveness.overdue(at, this.defaults, this.batchSize);
-        const fresh = batch.filter((candidate) => !tried.has(candidate.id));
-        for (const candidate of fresh) {
+      // One pass over the active runs, a window at a time: a run that becomes overdue behind
+      // the cursor is found by the next sweep.
+      let after: ActiveKey | undefined;
+      do {
+        const window = await this.store.read.liveness.scan(at, this.defaults, this.batchSize, after);
+        for (const candidate of window.overdue) {
           if (this.halting) break;
-          tried.add(candidate.id);
           // Every few runs, let requests through (SQLite runs each transaction synchronously).
-          if (tried.size % 50 === 0) await yieldToEventLoop();
+          if (++tried % 50 === 0) await yieldToEventLoop();
           const outcome = await this.reap(candidate, at);
           if (outcome === undefined) continue;
           counts[outcome.reason]++;
           this.notify(outcome.run, outcome.reason);
         }
-        if (batch.length < this.batchSize || fresh.length === 0) break;
-      }
+        after = window.next;
+        // Between windows too: on SQLite each read of a window blocks the event loop.
+        if (after !== undefined) await yieldToEventLoop();
+      } while (after !== undefined && !this.halting);
     });
     return counts;
   }

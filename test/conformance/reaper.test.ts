@@ -197,7 +197,9 @@ forEachBackend("liveness reaper", (world) => {
     const t = await world().tenant();
     const completed = await t.run({ status: "running", input: { heartbeat_timeout_s: 60 } });
     const revived = await t.run({ status: "running", input: { heartbeat_timeout_s: 60 } });
-    for (const run of [completed, revived]) await age(run.id, { last_heartbeat_at: ago(5 * MINUTE) });
+    // Distinct creation times fix the order in which the sweep meets them (the moves below follow it).
+    await age(completed.id, { created_at: ago(7 * MINUTE), last_heartbeat_at: ago(5 * MINUTE) });
+    await age(revived.id, { created_at: ago(6 * MINUTE), last_heartbeat_at: ago(5 * MINUTE) });
 
     // The producer acts after the reaper has listed the run as overdue, before it locks it.
     const racing = Object.create(store()) as Store;
@@ -255,6 +257,20 @@ forEachBackend("liveness reaper", (world) => {
     expect(await r.sweep(now)).toEqual({ expired: 3, timed_out: 2, heartbeat_lost: 2 });
     expect(await r.sweep(now)).toEqual(NOTHING);
     expect(await world().ledger.runs.list(t.reader, { statuses: ["created", "running"] })).toEqual([]);
+  });
+
+  it("finds overdue runs spread among live ones across many windows, in one sweep", async () => {
+    const t = await world().tenant();
+    // In creation order, every third run has a short ttl; the others would expire only in an hour.
+    const runs = [];
+    for (let i = 0; i < 14; i++) runs.push(await t.run({ status: "created", input: { ttl_s: i % 3 === 0 ? 60 : 3600, heartbeat_timeout_s: 7200 } }));
+    const now = at(runs.at(-1)!.created_at, 2 * MINUTE);
+    const overdue = runs.filter((_, i) => i % 3 === 0).map((run) => run.id);
+    const reaped: string[] = [];
+    expect(await reaper({}, { batchSize: 4, onReaped: (run) => { reaped.push(run.id); } }).sweep(now)).toEqual({ ...NOTHING, expired: overdue.length });
+    expect(reaped.sort()).toEqual([...overdue].sort());
+    const left = await world().ledger.runs.list(t.reader, { statuses: ["created"], limit: 100 });
+    expect(left.map((run) => run.id).sort()).toEqual(runs.filter((_, i) => i % 3 !== 0).map((run) => run.id).sort());
   });
 
   it("start() sweeps at once and then every intervalMs; stop() ends the loop", async () => {
@@ -398,14 +414,15 @@ forEachBackend("liveness reaper", (world) => {
     }
   });
 
-  it("finds overdue runs through the partial index of active runs", async () => {
+  it("reads the active runs a window at a time through their partial index", async () => {
     const statements: { sql: string; params: readonly SqlParam[] }[] = [];
     const recording: Executor = {
       all: (sql, params = []) => (statements.push({ sql, params }), store().driver.all(sql, params)),
       get: (sql, params = []) => (statements.push({ sql, params }), store().driver.get(sql, params)),
       run: (sql, params = []) => (statements.push({ sql, params }), store().driver.run(sql, params)),
     };
-    await new Repos(recording, store().driver.dialect).liveness.overdue(new Date().toISOString(), { ttlS: 60, maxDurationS: 60, heartbeatTimeoutS: 60 }, 100);
+    const after = { status: "created", created_at: new Date().toISOString(), id: "run-00000000-0000-4000-8000-000000000000" };
+    await new Repos(recording, store().driver.dialect).liveness.scan(new Date().toISOString(), { ttlS: 60, maxDurationS: 60, heartbeatTimeoutS: 60 }, 100, after);
     const { sql, params } = statements.at(-1)!;
     let plan: string;
     if (store().dialect === "sqlite") {
@@ -417,7 +434,8 @@ forEachBackend("liveness reaper", (world) => {
         return (await tx.all<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params)).map((r) => r["QUERY PLAN"]).join("\n");
       });
     }
-    expect(plan).toMatch(/runs_active/);
+    expect(plan).toMatch(/runs_active_all/);
+    expect(plan).not.toMatch(/USE TEMP B-TREE FOR ORDER BY|->\s*Sort\b|^Sort\b/m);
   });
 
   it("rejects options it cannot honour", () => {

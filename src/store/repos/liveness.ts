@@ -17,6 +17,13 @@ export interface LivenessDefaults {
   heartbeatTimeoutS: number | null;
 }
 
+/** A position in runs_active_all, where a sweep's next window starts. */
+export interface ActiveKey {
+  status: string;
+  created_at: string;
+  id: string;
+}
+
 export interface OverdueRun {
   id: string;
   organization_id: string;
@@ -28,11 +35,21 @@ export interface OverdueRun {
 export class LivenessRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
-  /** Up to `limit` overdue active runs across every organization, in no particular order. */
-  async overdue(now: string, defaults: LivenessDefaults, limit: number): Promise<OverdueRun[]> {
-    const { sql, params } = this.query(now, defaults, "");
-    const rows = await this.db.all(`${sql} LIMIT ?`, [...params, limit]);
-    return rows.map(toOverdue);
+  /**
+   * The next `window` active runs across every organization after `after`, in the order of
+   * runs_active_all (status, created_at, id): the overdue ones among them, and the key to
+   * read on from (undefined after the last window). A sweep reads window after window, so no
+   * single statement walks every active run.
+   */
+  async scan(now: string, defaults: LivenessDefaults, window: number, after?: ActiveKey): Promise<{ overdue: OverdueRun[]; next: ActiveKey | undefined }> {
+    const from = after === undefined ? "" : " AND (r.status, r.created_at, r.id) > (?, ?, ?)";
+    const { sql, params } = this.query(now, defaults, `${from} ORDER BY r.status, r.created_at, r.id LIMIT ?`, true);
+    const rows = await this.db.all(sql, [...params, ...(after === undefined ? [] : [after.status, after.created_at, after.id]), window]);
+    const last = rows.at(-1);
+    return {
+      overdue: rows.filter((row) => row.reason !== null && row.reason !== undefined).map(toOverdue),
+      next: last === undefined || rows.length < window ? undefined : { status: last.status as string, created_at: last.created_at as string, id: last.id as string },
+    };
   }
 
   /** The same test for one run, for re-checking it under its row lock. */
@@ -42,13 +59,14 @@ export class LivenessRepo {
     return row && toOverdue(row);
   }
 
-  private query(now: string, defaults: LivenessDefaults, where: string): { sql: string; params: SqlParam[] } {
+  /** `tail` ends the inner SELECT of active runs; `everyRow` keeps the runs that are not overdue (reason NULL). */
+  private query(now: string, defaults: LivenessDefaults, tail: string, everyRow = false): { sql: string; params: SqlParam[] } {
     const past = (column: string, seconds: string) => `${this.dialect.plusSeconds(column, seconds)} < ?`;
     // Status literals, not parameters, so both planners match the partial index of active runs.
-    const sql = `SELECT id, organization_id, reason,
+    const sql = `SELECT id, organization_id, status, created_at, reason,
          CASE reason WHEN 'expired' THEN ttl_s WHEN 'timed_out' THEN max_duration_s ELSE heartbeat_timeout_s END AS limit_s
        FROM (
-         SELECT id, organization_id, ttl_s, max_duration_s, heartbeat_timeout_s,
+         SELECT id, organization_id, status, created_at, ttl_s, max_duration_s, heartbeat_timeout_s,
            CASE
              WHEN status = 'created' AND ${past("created_at", "ttl_s")} THEN 'expired'
              WHEN ${past("created_at", "max_duration_s")} THEN 'timed_out'
@@ -60,10 +78,9 @@ export class LivenessRepo {
              COALESCE(r.max_duration_s, CAST(? AS INTEGER)) AS max_duration_s,
              COALESCE(r.heartbeat_timeout_s, CAST(? AS INTEGER)) AS heartbeat_timeout_s
            FROM runs r
-           WHERE r.status IN ('created', 'running') AND r.deleted_at IS NULL${where}
+           WHERE r.status IN ('created', 'running') AND r.deleted_at IS NULL${tail}
          ) active
-       ) due
-       WHERE reason IS NOT NULL`;
+       ) due${everyRow ? "" : " WHERE reason IS NOT NULL"}`;
     return { sql, params: [now, now, now, defaults.ttlS, defaults.maxDurationS, defaults.heartbeatTimeoutS] };
   }
 }

@@ -250,4 +250,13 @@ CREATE INDEX runs_org_duration ON runs (organization_id, total_duration_ns) WHER
 CREATE INDEX runs_org_ttft ON runs (organization_id, ttft_ns) WHERE deleted_at IS NULL AND ttft_ns IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: "active runs in key order",
+    // The reaper reads active runs a window at a time, by (status, created_at, id).
+    sql: `
+DROP INDEX runs_active_all;
+CREATE INDEX runs_active_all ON runs (status, created_at, id) WHERE status IN ('created', 'running');
+`,
+  },
 ];
