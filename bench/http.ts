@@ -39,6 +39,7 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpuSeconds, freePort, machineCpu, stopProcess } from "./proc.js";
+import { steadyLoad } from "./steady-load.js";
 
 const QUICK = process.argv.slice(2).includes("--quick");
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -194,6 +195,8 @@ interface LoadSpec {
   amount?: number;
   seconds?: number;
   onBody?: (status: number, body: string) => void;
+  /** Requests per second, sent on a fixed schedule (bench/steady-load.ts); unset, autocannon's connections each send as soon as they have an answer. */
+  rate?: number;
   /** A process whose CPU use over the run is reported. */
   pid?: number;
 }
@@ -257,27 +260,47 @@ async function load(spec: LoadSpec): Promise<Measured> {
         }, 2);
   const t0 = process.hrtime.bigint();
   let lastResponse = t0;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
+  const record = (status: number, ms: number) => {
+    lastResponse = process.hrtime.bigint();
+    latencies.push(ms);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  };
+  let errors: number;
+  if (spec.rate !== undefined) {
+    const { rate } = spec;
+    ({ errors } = await steadyLoad(
+      { method: spec.method, path: nextPath ?? (() => spec.path), headers: request.headers!, ...(spec.body === undefined ? {} : { body: spec.body }) },
       {
-        url: spec.base,
+        base: spec.base,
+        rate,
+        count: spec.amount ?? Math.round(rate * (spec.seconds ?? DURATION_S)),
         connections: CONNECTIONS,
-        timeout: 10,
-        // autocannon notices the end of a run (all of `amount` answered, or the duration
-        // over) only on its sampling tick; the default 1 s tick would leave the server idle
-        // for up to a second inside the measured time.
-        sampleInt: 10,
-        requests: [request],
-        ...(spec.amount === undefined ? { duration: spec.seconds ?? DURATION_S } : { amount: spec.amount }),
+        onResponse: (status, ms, body) => {
+          record(status, ms);
+          onBody?.(status, body);
+        },
       },
-      (error, res) => (error ? reject(error) : resolve(res)),
-    );
-    instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
-      lastResponse = process.hrtime.bigint();
-      latencies.push(ms);
-      statuses[status] = (statuses[status] ?? 0) + 1;
+    ));
+  } else {
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url: spec.base,
+          connections: CONNECTIONS,
+          timeout: 10,
+          // autocannon notices the end of a run (all of `amount` answered, or the duration
+          // over) only on its sampling tick; the default 1 s tick would leave the server idle
+          // for up to a second inside the measured time.
+          sampleInt: 10,
+          requests: [request],
+          ...(spec.amount === undefined ? { duration: spec.seconds ?? DURATION_S } : { amount: spec.amount }),
+        },
+        (error, res) => (error ? reject(error) : resolve(res)),
+      );
+      instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => record(status, ms));
     });
-  });
+    errors = result.errors + result.timeouts;
+  }
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   // Throughput over the time requests were being answered; the CPU shares over the whole call.
   const seconds = Number(lastResponse - t0) / 1e9;
@@ -297,7 +320,7 @@ async function load(spec: LoadSpec): Promise<Measured> {
     p50: sorted.length > 0 ? percentile(sorted, 50) : NaN,
     p99: sorted.length > 0 ? percentile(sorted, 99) : NaN,
     non2xx,
-    errors: result.errors + result.timeouts,
+    errors,
     statuses,
     serverCpu: spec.pid === undefined ? NaN : serverCpuSeconds / elapsed,
     serverRunq: sched0 === undefined || sched1 === undefined ? NaN : (sched1.wait - sched0.wait) / 1e9 / elapsed,
@@ -385,8 +408,11 @@ async function startRuns(base: string, pid: number, ids: readonly string[]): Pro
   }
 }
 
-/** A pool of `count` running runs; the returned function sends `count` PATCH-to-completed requests, each on its own run. */
-async function completeRuns(base: string, pid: number, agentId: string, count: number): Promise<() => Promise<Measured>> {
+/**
+ * A pool of `count` running runs; the returned function sends `count` PATCH-to-completed
+ * requests, each on its own run (at `rate` per second when given).
+ */
+async function completeRuns(base: string, pid: number, agentId: string, count: number, rate?: number): Promise<() => Promise<Measured>> {
   const pool = await createRuns(base, pid, agentId, count);
   await startRuns(base, pid, pool);
   return async () => {
@@ -402,6 +428,7 @@ async function completeRuns(base: string, pid: number, agentId: string, count: n
         return `/v1/runs/${pool[next++]}`;
       },
       amount: count,
+      ...(rate === undefined ? {} : { rate }),
     });
     if (next !== count) throw new Error(`PATCH: ${next} of ${count} pool runs were used`);
     return m;
@@ -414,6 +441,8 @@ interface Row {
   route: string;
   m: Measured;
   ceiling?: Measured;
+  /** The same route at half its saturated rate. */
+  half?: Measured;
 }
 
 async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: string }> {
@@ -444,16 +473,8 @@ async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: 
 
   const rows: Row[] = [];
   let i = 0;
-  rows.push({
-    route: "GET /v1/runs/{id}",
-    m: await measure("GET /v1/runs/{id}", {
-      base,
-      pid,
-      method: "GET",
-      path: `/v1/runs/${seeded[0]}`,
-      nextPath: () => `/v1/runs/${seeded[i++ % seeded.length]}`,
-    }),
-  });
+  const getById: LoadSpec = { base, pid, method: "GET", path: `/v1/runs/${seeded[0]}`, nextPath: () => `/v1/runs/${seeded[i++ % seeded.length]}` };
+  rows.push({ route: "GET /v1/runs/{id}", m: await measure("GET /v1/runs/{id}", getById) });
   rows.push({ route: "GET /v1/runs/ (first page, 100 runs)", m: await measure("GET /v1/runs/", { base, pid, method: "GET", path: "/v1/runs/" }) });
   const post = await measure("POST /v1/runs", { base, pid, method: "POST", path: "/v1/runs", body: JSON.stringify({ agent_id: agentId }) });
   rows.push({ route: "POST /v1/runs", m: post });
@@ -464,6 +485,15 @@ async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: 
   const patchCount = Math.max(CONNECTIONS * 10, Math.ceil(warm.rps * DURATION_S));
   const patch = await retryWhenNoisy("PATCH /v1/runs/{id} → completed", async () => (await completeRuns(base, pid, agentId, patchCount))());
   rows.push({ route: "PATCH /v1/runs/{id} → completed", m: patch });
+
+  // The same routes at half the rate each sustained: the latency a server sees below saturation.
+  const half = (m: Measured) => Math.max(1, Math.round(m.rps / 2));
+  rows[0]!.half = await measure("GET /v1/runs/{id} at half rate", { ...getById, rate: half(rows[0]!.m) });
+  rows[1]!.half = await measure("GET /v1/runs/ at half rate", { base, pid, method: "GET", path: "/v1/runs/", rate: half(rows[1]!.m) });
+  rows[2]!.half = await measure("POST /v1/runs at half rate", { base, pid, method: "POST", path: "/v1/runs", body: JSON.stringify({ agent_id: agentId }), rate: half(post) });
+  rows[3]!.half = await retryWhenNoisy("PATCH → completed at half rate", async () =>
+    (await completeRuns(base, pid, agentId, Math.ceil(half(patch) * DURATION_S), half(patch)))(),
+  );
 
   await stopProcess(server.process, STOP_TIMEOUT_MS);
   return { rows, runBody: one.text, pageBody: page.text };
@@ -567,17 +597,29 @@ async function main(): Promise<void> {
     );
   });
 
+  const halfTable = [
+    line(["route, at half its saturated rate", "requests", "req/s", "p50 ms", "p99 ms", "server CPU", "server disk wait", "load-gen CPU"]),
+    line(Array.from({ length: 8 }, () => "---")),
+    ...rows.map((r) => {
+      const h = r.half!;
+      return line([r.route, fmt(h.requests), fmt(h.rps), fmt(h.p50, 2), fmt(h.p99, 2), pct(h.serverCpu), pct(h.serverDisk), pct(h.loadCpu)]);
+    }),
+  ].join("\n");
+
   console.log(table);
+  console.log();
+  console.log(halfTable);
   console.log();
   console.log(
     `Source ${version}; ${cpus().length} CPUs, Node ${process.version}. Single-run body ${fmt(runBytes)} bytes, ` +
       `first-page body ${fmt(pageBytes)} bytes. Machine ${pct(busy)} busy before start.`,
   );
   console.log(verdicts.join("\n"));
+  console.log(rows.map((r) => `- ${r.route} at half rate: p99 ${r.half!.p99.toFixed(2)} ms (< ${TARGET_P99_MS} ms: ${r.half!.p99 < TARGET_P99_MS ? "yes" : "no"})`).join("\n"));
   const noisy = [...rows.map((r) => r.m), small, large].some((m) => m.otherCpu > 0.1);
   if (noisy) console.log("- WARNING: other processes used more than 10% of a CPU during at least one run (\"other CPU\"); those figures are low.");
 
-  const bad = [...rows.map((r) => r.m), small, large].some((m) => m.non2xx > 0 || m.errors > 0);
+  const bad = [...rows.flatMap((r) => [r.m, r.half!]), small, large].some((m) => m.non2xx > 0 || m.errors > 0);
   if (bad) {
     console.error("FAILED: some requests got a non-2xx answer or an error");
     process.exitCode = 1;
