@@ -499,7 +499,8 @@ async function benchServer(): Promise<{ rows: Row[]; runBody: string; pageBody: 
   return { rows, runBody: one.text, pageBody: page.text };
 }
 
-async function benchCeiling(label: string, body: string): Promise<Measured> {
+/** The bare Fastify app answering `body`; as fast as it can, or at `rate` on a fixed schedule. */
+async function benchCeiling(label: string, body: string, rate?: number): Promise<Measured> {
   const file = join(tempDir!, `ceiling-${Buffer.byteLength(body)}.json`);
   writeFileSync(file, body);
   const port = await freePort();
@@ -507,7 +508,7 @@ async function benchCeiling(label: string, body: string): Promise<Measured> {
   const ceiling = startChild(label, ["bench/http-ceiling.ts"], { CEILING_BODY_FILE: file, PORT: String(port) });
   try {
     await waitReady(ceiling, `${base}/`);
-    return await measure(label, { base, pid: ceiling.process.pid!, method: "GET", path: "/" });
+    return await measure(label, { base, pid: ceiling.process.pid!, method: "GET", path: "/", ...(rate === undefined ? {} : { rate }) });
   } finally {
     await stopProcess(ceiling.process, STOP_TIMEOUT_MS);
   }
@@ -551,6 +552,11 @@ async function main(): Promise<void> {
   const pageBytes = Buffer.byteLength(pageBody);
   const small = await benchCeiling(`ceiling: bare Fastify, ${kb(runBytes)} body`, runBody);
   const large = await benchCeiling(`ceiling: bare Fastify, ${kb(pageBytes)} body`, pageBody);
+  // Controls for the half-rate runs: the same schedule against the bare app shows what the
+  // load generator and the loopback add to those latencies.
+  const halfRate = (row: Row) => Math.round(row.half!.rps);
+  const smallAtHalf = await benchCeiling(`ceiling: bare Fastify, ${kb(runBytes)} body, at ${fmt(halfRate(rows[0]!))} req/s`, runBody, halfRate(rows[0]!));
+  const largeAtHalf = await benchCeiling(`ceiling: bare Fastify, ${kb(pageBytes)} body, at ${fmt(halfRate(rows[1]!))} req/s`, pageBody, halfRate(rows[1]!));
   rows[0]!.ceiling = small;
   rows[1]!.ceiling = large;
   rows[2]!.ceiling = small;
@@ -600,10 +606,9 @@ async function main(): Promise<void> {
   const halfTable = [
     line(["route, at half its saturated rate", "requests", "req/s", "p50 ms", "p99 ms", "server CPU", "server disk wait", "load-gen CPU"]),
     line(Array.from({ length: 8 }, () => "---")),
-    ...rows.map((r) => {
-      const h = r.half!;
-      return line([r.route, fmt(h.requests), fmt(h.rps), fmt(h.p50, 2), fmt(h.p99, 2), pct(h.serverCpu), pct(h.serverDisk), pct(h.loadCpu)]);
-    }),
+    ...[...rows.map((r) => ({ route: r.route, h: r.half! })), { route: "control: bare Fastify, 715 B body", h: smallAtHalf }, { route: "control: bare Fastify, 69.9 KB body", h: largeAtHalf }].map(
+      ({ route, h }) => line([route, fmt(h.requests), fmt(h.rps), fmt(h.p50, 2), fmt(h.p99, 2), pct(h.serverCpu), pct(h.serverDisk), pct(h.loadCpu)]),
+    ),
   ].join("\n");
 
   console.log(table);
@@ -619,7 +624,7 @@ async function main(): Promise<void> {
   const noisy = [...rows.map((r) => r.m), small, large].some((m) => m.otherCpu > 0.1);
   if (noisy) console.log("- WARNING: other processes used more than 10% of a CPU during at least one run (\"other CPU\"); those figures are low.");
 
-  const bad = [...rows.flatMap((r) => [r.m, r.half!]), small, large].some((m) => m.non2xx > 0 || m.errors > 0);
+  const bad = [...rows.flatMap((r) => [r.m, r.half!]), small, large, smallAtHalf, largeAtHalf].some((m) => m.non2xx > 0 || m.errors > 0);
   if (bad) {
     console.error("FAILED: some requests got a non-2xx answer or an error");
     process.exitCode = 1;

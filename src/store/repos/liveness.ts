@@ -17,11 +17,12 @@ export interface LivenessDefaults {
   heartbeatTimeoutS: number | null;
 }
 
-/** A position in runs_active_all, where a sweep's next window starts. */
+const ACTIVE_STATUSES = ["created", "running"] as const;
+
+/** A position in runs_active_all, where a sweep's next window starts: a status, and the last run read in it. */
 export interface ActiveKey {
-  status: string;
-  created_at: string;
-  id: string;
+  status: (typeof ACTIVE_STATUSES)[number];
+  after?: { created_at: string; id: string };
 }
 
 export interface OverdueRun {
@@ -36,20 +37,22 @@ export class LivenessRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
   /**
-   * The next `window` active runs across every organization after `after`, in the order of
-   * runs_active_all (status, created_at, id): the overdue ones among them, and the key to
-   * read on from (undefined after the last window). A sweep reads window after window, so no
-   * single statement walks every active run.
+   * The next `window` active runs across every organization from `from` on, in the order of
+   * runs_active_all (status, created_at, id): the overdue ones among them, and where to read
+   * on (undefined after the last window). Each window is one range read of the index, so a
+   * sweep reads every active run once, a window at a time, and no statement walks them all.
    */
-  async scan(now: string, defaults: LivenessDefaults, window: number, after?: ActiveKey): Promise<{ overdue: OverdueRun[]; next: ActiveKey | undefined }> {
-    const from = after === undefined ? "" : " AND (r.status, r.created_at, r.id) > (?, ?, ?)";
-    const { sql, params } = this.query(now, defaults, `${from} ORDER BY r.status, r.created_at, r.id LIMIT ?`, true);
-    const rows = await this.db.all(sql, [...params, ...(after === undefined ? [] : [after.status, after.created_at, after.id]), window]);
+  async scan(now: string, defaults: LivenessDefaults, window: number, from: ActiveKey = { status: ACTIVE_STATUSES[0] }): Promise<{ overdue: OverdueRun[]; next: ActiveKey | undefined }> {
+    const keyset = from.after === undefined ? "" : " AND (r.created_at, r.id) > (?, ?)";
+    // The status as a literal equality: the planner then reads the index from the cursor on.
+    const { sql, params } = this.query(now, defaults, ` AND r.status = '${from.status}'${keyset} ORDER BY r.created_at, r.id LIMIT ?`, true);
+    const rows = await this.db.all(sql, [...params, ...(from.after === undefined ? [] : [from.after.created_at, from.after.id]), window]);
     const last = rows.at(-1);
-    return {
-      overdue: rows.filter((row) => row.reason !== null && row.reason !== undefined).map(toOverdue),
-      next: last === undefined || rows.length < window ? undefined : { status: last.status as string, created_at: last.created_at as string, id: last.id as string },
-    };
+    const following = ACTIVE_STATUSES[ACTIVE_STATUSES.indexOf(from.status) + 1];
+    let next: ActiveKey | undefined;
+    if (last !== undefined && rows.length === window) next = { status: from.status, after: { created_at: last.created_at as string, id: last.id as string } };
+    else if (following !== undefined) next = { status: following };
+    return { overdue: rows.filter((row) => row.reason !== null && row.reason !== undefined).map(toOverdue), next };
   }
 
   /** The same test for one run, for re-checking it under its row lock. */
@@ -63,10 +66,10 @@ export class LivenessRepo {
   private query(now: string, defaults: LivenessDefaults, tail: string, everyRow = false): { sql: string; params: SqlParam[] } {
     const past = (column: string, seconds: string) => `${this.dialect.plusSeconds(column, seconds)} < ?`;
     // Status literals, not parameters, so both planners match the partial index of active runs.
-    const sql = `SELECT id, organization_id, status, created_at, reason,
+    const sql = `SELECT id, organization_id, created_at, reason,
          CASE reason WHEN 'expired' THEN ttl_s WHEN 'timed_out' THEN max_duration_s ELSE heartbeat_timeout_s END AS limit_s
        FROM (
-         SELECT id, organization_id, status, created_at, ttl_s, max_duration_s, heartbeat_timeout_s,
+         SELECT id, organization_id, created_at, ttl_s, max_duration_s, heartbeat_timeout_s,
            CASE
              WHEN status = 'created' AND ${past("created_at", "ttl_s")} THEN 'expired'
              WHEN ${past("created_at", "max_duration_s")} THEN 'timed_out'
