@@ -7,6 +7,7 @@
  * integer sums and counts.
  */
 import type { Dialect, Executor, SqlParam } from "../executor.js";
+import { METRIC_SUMS, orderedSetStatement, PERCENTILES, percentileStatement, RUN_SUMS, sumsStatement } from "./run-stats-sql.js";
 import { runFilterSql, type RunFilter } from "./runs.js";
 
 export type StatsGroupBy = "agent_id" | "status" | "stop_reason" | "model";
@@ -21,71 +22,6 @@ export interface StatsRow {
   ttft: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
   tokens: { prompt: number; completion: number; total: number; cached_input: number; cache_write: number; reasoning: number };
   steps: { total: number; max: number };
-}
-
-const PERCENTILES = [50, 95, 99] as const;
-
-/** Counts, sums and maxima of one group from runs' own columns. */
-const RUN_SUMS = `count(*) AS runs,
-  sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
-  sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
-  sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
-  sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-  sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-  count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
-  count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max`;
-
-/** Sums and maxima of one group from run_metrics' columns. */
-const METRIC_SUMS = `coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,
-  coalesce(sum(cached_input_tokens), 0) AS cached_input, coalesce(sum(cache_write_tokens), 0) AS cache_write,
-  coalesce(sum(reasoning_tokens), 0) AS reasoning,
-  coalesce(sum(num_steps), 0) AS steps_total, coalesce(max(num_steps), 0) AS steps_max`;
-
-const SUMS = `${RUN_SUMS},\n  ${METRIC_SUMS}`;
-
-const ORDER = "ORDER BY b NULLS FIRST, g NULLS FIRST";
-
-/** The counts, sums and maxima per group, in one plain GROUP BY. */
-function sumsStatement(base: string): string {
-  return `WITH f AS (${base}) SELECT g, b, ${SUMS} FROM f GROUP BY g, b ${ORDER}`;
-}
-
-/**
- * SQLite: the duration and TTFT percentiles per group, from rows narrowed to the group keys
- * and the two columns (`narrow` reads only runs unless a filter or group_by=model needs a
- * join). Each non-null value is ranked within its column and group, one sort for both the
- * rank and the group's count, and only the rows at the ranks ⌈p·n/100⌉ reach the GROUP BY.
- */
-function percentileStatement(narrow: string): string {
-  const rank = (p: number) => `(n * ${p} + 99) / 100`;
-  const picks = PERCENTILES.map((p) => `max(CASE WHEN rn = ${rank(p)} THEN x END) AS p${p}`).join(", ");
-  return `WITH f AS (${narrow}),
-    v AS (
-      SELECT 'd' AS k, g, b, total_duration_ns AS x FROM f WHERE total_duration_ns IS NOT NULL
-      UNION ALL
-      SELECT 't' AS k, g, b, ttft_ns AS x FROM f WHERE ttft_ns IS NOT NULL
-    ),
-    ranked AS (
-      SELECT k, g, b, x, row_number() OVER w AS rn, count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
-      FROM v WINDOW w AS (PARTITION BY k, g, b ORDER BY x)
-    )
-    SELECT k, g, b, ${picks} FROM ranked WHERE rn IN (${PERCENTILES.map(rank).join(", ")}) GROUP BY k, g, b`;
-}
-
-/**
- * PostgreSQL: the sums and, per group, the ordered-set aggregate percentile_disc, which is
- * the same nearest-rank rule (the first value whose cumulative share reaches p; nulls
- * ignored) and sorts each column once per group.
- */
-function orderedSetStatement(base: string): string {
-  const fractions = `ARRAY[${PERCENTILES.map((p) => p / 100).join(", ")}]::float8[]`;
-  const picks = (column: string, prefix: string) => {
-    const all = `percentile_disc(${fractions}) WITHIN GROUP (ORDER BY ${column})`;
-    return PERCENTILES.map((p, i) => `(${all})[${i + 1}] AS ${prefix}${p}`).join(", ");
-  };
-  return `WITH f AS (${base})
-    SELECT g, b, ${SUMS}, ${picks("total_duration_ns", "d")}, ${picks("ttft_ns", "t")}
-    FROM f GROUP BY g, b ${ORDER}`;
 }
 
 type Row = Record<string, unknown>;
