@@ -102,6 +102,8 @@ forEachBackend("liveness reaper", (world) => {
     const running = await t.run({ status: "running", input: { ttl_s: 1 } });
     const now = at(ownLonger.created_at, 31_000);
     expect(await reaper({ ttlS: 0 }).sweep(now)).toEqual(NOTHING);
+    // The server's limit is exact to the millisecond, as a run's own is.
+    expect(await reaper({ ttlS: 30 }).sweep(at(plain.created_at, 30_000))).toEqual(NOTHING);
     expect(await reaper({ ttlS: 30 }).sweep(now)).toEqual({ ...NOTHING, expired: 1 });
     const failed = await world().ledger.runs.get(t.reader, plain.id);
     expect(failed).toMatchObject({ status: "failed", stop_reason: "expired" });

@@ -64,19 +64,23 @@ export class LivenessRepo {
 
   /** `tail` ends the inner SELECT of active runs; `everyRow` keeps the runs that are not overdue (reason NULL). */
   private query(now: string, defaults: LivenessDefaults, tail: string, everyRow = false): { sql: string; params: SqlParam[] } {
-    const past = (column: string, seconds: string) => `${this.dialect.plusSeconds(column, seconds)} < ?`;
+    // A run on the server's limit is compared with one precomputed instant (now minus the
+    // limit), a plain comparison; only a run with its own limit needs date arithmetic.
+    const past = (column: string, own: string) => `(CASE WHEN ${own} IS NULL THEN ${column} < ? ELSE ${this.dialect.plusSeconds(column, own)} < ? END)`;
+    const before = (seconds: number | null) => (seconds === null ? null : new Date(Date.parse(now) - seconds * 1_000).toISOString());
     // Status literals, not parameters, so both planners match the partial index of active runs.
     const sql = `SELECT id, organization_id, created_at, reason,
          CASE reason WHEN 'expired' THEN ttl_s WHEN 'timed_out' THEN max_duration_s ELSE heartbeat_timeout_s END AS limit_s
        FROM (
          SELECT id, organization_id, created_at, ttl_s, max_duration_s, heartbeat_timeout_s,
            CASE
-             WHEN status = 'created' AND ${past("created_at", "ttl_s")} THEN 'expired'
-             WHEN ${past("created_at", "max_duration_s")} THEN 'timed_out'
-             WHEN ${past("COALESCE(last_heartbeat_at, created_at)", "heartbeat_timeout_s")} THEN 'heartbeat_lost'
+             WHEN status = 'created' AND ${past("created_at", "own_ttl_s")} THEN 'expired'
+             WHEN ${past("created_at", "own_max_duration_s")} THEN 'timed_out'
+             WHEN ${past("COALESCE(last_heartbeat_at, created_at)", "own_heartbeat_timeout_s")} THEN 'heartbeat_lost'
            END AS reason
          FROM (
            SELECT r.id, r.organization_id, r.status, r.created_at, r.last_heartbeat_at,
+             r.ttl_s AS own_ttl_s, r.max_duration_s AS own_max_duration_s, r.heartbeat_timeout_s AS own_heartbeat_timeout_s,
              COALESCE(r.ttl_s, CAST(? AS INTEGER)) AS ttl_s,
              COALESCE(r.max_duration_s, CAST(? AS INTEGER)) AS max_duration_s,
              COALESCE(r.heartbeat_timeout_s, CAST(? AS INTEGER)) AS heartbeat_timeout_s
@@ -84,7 +88,15 @@ export class LivenessRepo {
            WHERE r.status IN ('created', 'running') AND r.deleted_at IS NULL${tail}
          ) active
        ) due${everyRow ? "" : " WHERE reason IS NOT NULL"}`;
-    return { sql, params: [now, now, now, defaults.ttlS, defaults.maxDurationS, defaults.heartbeatTimeoutS] };
+    return {
+      sql,
+      params: [
+        before(defaults.ttlS), now,
+        before(defaults.maxDurationS), now,
+        before(defaults.heartbeatTimeoutS), now,
+        defaults.ttlS, defaults.maxDurationS, defaults.heartbeatTimeoutS,
+      ],
+    };
   }
 }
 
