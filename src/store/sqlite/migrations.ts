@@ -1,4 +1,5 @@
 import type { Migration } from "../executor.js";
+import { SAME_ON_BOTH } from "../migrations-shared.js";
 
 /** Forward-only migrations for the SQLite backend. Never edit a released migration: add the next number. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -239,24 +240,5 @@ CREATE INDEX runs_org_completed ON runs (organization_id, completed_at) WHERE co
 CREATE INDEX runs_deleted ON runs (deleted_at) WHERE deleted_at IS NOT NULL;
 `,
   },
-  {
-    version: 4,
-    name: "statistics indexes",
-    // An organization's percentiles are read by rank along the first two, with no sort of
-    // every run; the third finds its metrics without going through runs.
-    sql: `
-CREATE INDEX run_metrics_org ON run_metrics (organization_id);
-CREATE INDEX runs_org_duration ON runs (organization_id, total_duration_ns) WHERE deleted_at IS NULL AND total_duration_ns IS NOT NULL;
-CREATE INDEX runs_org_ttft ON runs (organization_id, ttft_ns) WHERE deleted_at IS NULL AND ttft_ns IS NOT NULL;
-`,
-  },
-  {
-    version: 5,
-    name: "active runs in key order",
-    // The reaper reads active runs a window at a time, by (status, created_at, id).
-    sql: `
-DROP INDEX runs_active_all;
-CREATE INDEX runs_active_all ON runs (status, created_at, id) WHERE status IN ('created', 'running');
-`,
-  },
+  ...SAME_ON_BOTH,
 ];
