@@ -28,6 +28,7 @@ import type { RunColumns } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
 import { AddressGuard } from "../webhooks/address-guard.js";
 import { requireWriter } from "./access.js";
+import { statusEvent } from "./run-events.js";
 import { audit } from "./audit.js";
 import { resolvePage } from "./paging.js";
 import { effectiveOrder, parseRunListQuery, type RunListQuery } from "./run-filters.js";
@@ -124,6 +125,8 @@ export class RunService {
       if (agent === undefined) throw new NotFoundError(`agent ${agentId} not found; create it first (POST /v1/agents)`);
       const inserted = await tx.runs.insert({ ...run, organization_id: actor.organization_id, request_hash: requestHash });
       if (!inserted) return replay(tx, actor, run.idempotency_key!, requestHash);
+      // The log opens with the run's creation, so feeds show a new run the moment it exists.
+      await tx.events.insertMany(actor.organization_id, [statusEvent(run, 1)]);
       await tx.metrics.insert({
         id: run.id,
         organization_id: actor.organization_id,

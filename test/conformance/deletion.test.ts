@@ -26,7 +26,7 @@ forEachBackend("deletion", (world) => {
   it("hard delete removes the run with its metrics, steps, messages and events", async () => {
     const { t, run } = await fullRun();
     const other = await t.run({ status: "running" });
-    expect(await rowCounts(world(), run.id)).toEqual({ runs: 1, run_metrics: 1, steps: 1, messages: 1, run_events: 4 });
+    expect(await rowCounts(world(), run.id)).toEqual({ runs: 1, run_metrics: 1, steps: 1, messages: 1, run_events: 5 });
     await world().ledger.runs.delete(t.writer, run.id);
     expect(await rowCounts(world(), run.id)).toEqual({ runs: 0, run_metrics: 0, steps: 0, messages: 0, run_events: 0 });
     await expect(world().ledger.runs.get(t.reader, run.id)).rejects.toMatchObject({ code: "NOT_FOUND" });

@@ -114,7 +114,8 @@ describe("followers without notices", () => {
       await server.runs.update(actor, run.id, { status: "running" });
       // Batches of one: a follower reads again as soon as it took an event, so each has read
       // (and kept) "nothing after the start" before the other process writes.
-      const followers = await Promise.all(Array.from({ length: 20 }, () => follow(server, actor, run.id, 0, stop.signal, { pollIntervalMs: 50, batchSize: 1 })));
+      // From after seq 1 (the run's creation), so the first event each reads is its start.
+      const followers = await Promise.all(Array.from({ length: 20 }, () => follow(server, actor, run.id, 1, stop.signal, { pollIntervalMs: 50, batchSize: 1 })));
       await waitFor("followers to read the run's start", () => followers.every((f) => f.seen.length === 1));
 
       for (let i = 0; i < 3; i++) await other.messages.append(actor, run.id, say(`from elsewhere ${i}`));

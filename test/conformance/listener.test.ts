@@ -31,7 +31,8 @@ describe.skipIf(!BACKENDS[1]!.available)("LISTEN/NOTIFY between ledgers", () => 
     const run = await writer.runs.create(actor, { agent_id: agent.id });
     const controller = new AbortController();
     // A long poll interval: only notices (or a resync) can deliver within the test's deadline.
-    const follower = await reader.feeds.followRun(actor, run.id, 0, { signal: controller.signal, pollIntervalMs: 60_000 });
+    // From after seq 1, the run's creation: the test watches what is written from here on.
+    const follower = await reader.feeds.followRun(actor, run.id, 1, { signal: controller.signal, pollIntervalMs: 60_000 });
     const seen: RunEvent[] = [];
     const consumed = (async () => {
       for await (const event of follower) seen.push(event);

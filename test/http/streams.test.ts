@@ -106,16 +106,18 @@ forEachServer("run streams", (world) => {
     const step = await post(world(), t.writeKey, `/v1/runs/${runId}/steps`, { model: "m" });
     const firstPart = await collect(feed, (events) => events.some((e) => e.event === "step"));
     const data = firstPart.filter((e) => e.id !== undefined);
-    expect(data.map((e) => e.event)).toEqual(["status", "step"]);
-    expect(JSON.parse(data[1]!.data).step.id).toBe(step.id);
+    // The log opens with the run's creation, then its move to running.
+    expect(data.map((e) => e.event)).toEqual(["status", "status", "step"]);
+    expect(data.slice(0, 2).map((e) => JSON.parse(e.data).status)).toEqual(["created", "running"]);
+    expect(JSON.parse(data[2]!.data).step.id).toBe(step.id);
     await post(world(), t.writeKey, `/v1/runs/${runId}/messages`, { messages: [{ message_type: "user_message", content: "x" }] });
     await post(world(), t.writeKey, `/v1/runs/${runId}`, { status: "failed", stop_reason: "llm_api_error" }, "PATCH");
-    const resumed = await collect(readSse(`${world().baseUrl}/v1/runs/${runId}/events`, { headers: { ...headers, "last-event-id": data[1]!.id! } }), () => false);
+    const resumed = await collect(readSse(`${world().baseUrl}/v1/runs/${runId}/events`, { headers: { ...headers, "last-event-id": data[2]!.id! } }), () => false);
     expect(resumed.filter((e) => e.id !== undefined).map((e) => e.event)).toEqual(["message", "status"]);
     expect(resumed.at(-1)).toMatchObject({ event: "end" });
     expect(JSON.parse(resumed.at(-1)!.data)).toMatchObject({ status: "failed" });
     const ids = [...data, ...resumed].filter((e) => e.id !== undefined).map((e) => Number(e.id));
-    expect(ids).toEqual([1, 2, 3, 4]);
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("the organization feed carries only matching runs' events, live, and resumes by event id", async () => {
@@ -129,7 +131,7 @@ forEachServer("run streams", (world) => {
     // The feed starts "from now": wait until it says it is attached.
     const first = await feed.next();
     expect(first.value).toMatchObject({ comment: "ready" });
-    const pending = collect(feed, (events) => events.filter((e) => e.event === "status").length >= 2);
+    const pending = collect(feed, (events) => events.filter((e) => e.event === "status").length >= 3);
     const a = await post(world(), t.writeKey, "/v1/runs", { agent_id: watched });
     await post(world(), t.writeKey, "/v1/runs", { agent_id: ignored }).then((r) => post(world(), t.writeKey, `/v1/runs/${r.id}/cancel`, {}));
     const otherAgent = await other.agent();
@@ -138,10 +140,10 @@ forEachServer("run streams", (world) => {
     await post(world(), t.writeKey, `/v1/runs/${a.id}/cancel`, {});
     const events = (await pending).filter((e) => e.id !== undefined);
     controller.abort();
-    expect(events.map((e) => JSON.parse(e.data).run_id)).toEqual([a.id, a.id]);
-    expect(events.map((e) => JSON.parse(e.data).status)).toEqual(["running", "cancelled"]);
+    expect(events.map((e) => JSON.parse(e.data).run_id)).toEqual([a.id, a.id, a.id]);
+    expect(events.map((e) => JSON.parse(e.data).status)).toEqual(["created", "running", "cancelled"]);
     const resumed = await collect(
-      readSse(`${world().baseUrl}/v1/runs/events?agent_id=${watched}`, { headers: { ...headers, "last-event-id": events[0]!.id! } }),
+      readSse(`${world().baseUrl}/v1/runs/events?agent_id=${watched}`, { headers: { ...headers, "last-event-id": events[1]!.id! } }),
       (got) => got.some((e) => e.id !== undefined),
     );
     expect(JSON.parse(resumed.find((e) => e.id !== undefined)!.data).status).toBe("cancelled");

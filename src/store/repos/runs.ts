@@ -49,14 +49,17 @@ const KEYSETS = {
 export class RunRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
-  /** Inserts the run; false when its idempotency key is already taken in the organization. */
+  /**
+   * Inserts the run with its event log at seq_id 1 (the `created` status event the caller
+   * writes); false when its idempotency key is already taken in the organization.
+   */
   async insert(run: RunInsert): Promise<boolean> {
     const changed = await this.db.run(
       `INSERT INTO runs (id, organization_id, agent_id, status, stop_reason, created_at, updated_at, completed_at,
          background, metadata, request_config, conversation_id, project_id, base_template_id, callback_url,
          ttft_ns, total_duration_ns, started_at, last_heartbeat_at, error, tags, idempotency_key, request_hash,
-         ttl_s, max_duration_s, heartbeat_timeout_s)
-       VALUES (${placeholders(26)})
+         ttl_s, max_duration_s, heartbeat_timeout_s, last_seq_id)
+       VALUES (${placeholders(26)}, 1)
        ON CONFLICT DO NOTHING`,
       [
         run.id, run.organization_id, run.agent_id, run.status, run.stop_reason, run.created_at, run.updated_at,
