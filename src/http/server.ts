@@ -11,6 +11,7 @@ import addFormatsPlugin from "ajv-formats";
 import { randomUUID } from "node:crypto";
 import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
+import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { endOpenStreams } from "./sse.js";
@@ -53,6 +54,8 @@ export interface ServerOptions {
   authCacheMs?: number;
   /** Keep-alive period of open event streams (default 20 s). */
   pingIntervalMs?: number;
+  /** Where the built dashboard is served from. */
+  dashboard?: DashboardOptions;
 }
 
 const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
@@ -115,6 +118,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook("preHandler", async (request) => {
     const path = request.routeOptions.url ?? request.url;
     if (PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return;
+    if (request.routeOptions.config.public === true) return;
     request.actor = await auth.actorFor(request);
   });
 
@@ -136,6 +140,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(bulkRoutes(ledger));
   await app.register(auditRoutes(ledger));
   await app.register(retentionRoutes(ledger));
+  await app.register(dashboardRoutes(options.dashboard));
   return app;
 }
 

@@ -1,0 +1,93 @@
+/** The dashboard: sign in with an API key, then the runs, run and stats pages. */
+import "uplot/dist/uPlot.min.css";
+import "./styles.css";
+import { render } from "preact";
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError } from "./api.js";
+import { App, type AppContext } from "./context.js";
+import { RunPage } from "./pages/run.js";
+import { RunsPage } from "./pages/runs.js";
+import { SignIn } from "./pages/sign-in.js";
+import { StatsPage } from "./pages/stats.js";
+import { followLink, useLocation } from "./router.js";
+import { forgetKey, type Session, signIn, storedKey } from "./session.js";
+import type { Agent } from "./types.js";
+
+function Shell({ session, onSignOut }: { session: Session; onSignOut(): void }) {
+  const location = useLocation();
+  const [agents, setAgents] = useState<ReadonlyMap<string, Agent>>(new Map());
+  const refreshAgents = useCallback(() => {
+    session.api.get<Agent[]>("/v1/agents/", { limit: 1000 }).then(
+      (list) => setAgents(new Map(list.map((a) => [a.id, a]))),
+      () => {},
+    );
+  }, [session]);
+  useEffect(refreshAgents, [refreshAgents]);
+  const context: AppContext = useMemo(() => ({ api: session.api, canWrite: session.canWrite, agents, refreshAgents }), [session, agents, refreshAgents]);
+
+  const runMatch = /^\/runs\/([^/]+)$/.exec(location.path);
+  let page;
+  let section: "runs" | "stats" = "runs";
+  if (runMatch !== null) page = <RunPage key={runMatch[1]} runId={decodeURIComponent(runMatch[1]!)} params={location.params} />;
+  else if (location.path === "/stats") {
+    section = "stats";
+    page = <StatsPage params={location.params} />;
+  } else page = <RunsPage params={location.params} />;
+
+  return (
+    <App.Provider value={context}>
+      <a class="skip" href="#main">Skip to content</a>
+      <header class="top">
+        <a class="brand" href="/">runledger</a>
+        <nav aria-label="Sections">
+          <a href="/" aria-current={section === "runs" ? "page" : undefined}>Runs</a>
+          <a href="/stats" aria-current={section === "stats" ? "page" : undefined}>Stats</a>
+          <a href="/docs" target="_blank" rel="noopener">API</a>
+        </nav>
+        <span class="who" title={session.canWrite ? "This key can change runs" : "This key can only read"}>
+          {session.canWrite ? "write access" : "read only"}
+        </span>
+        <button type="button" class="quiet" onClick={onSignOut}>Sign out</button>
+      </header>
+      <main id="main" tabIndex={-1}>{page}</main>
+    </App.Provider>
+  );
+}
+
+function Root() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [restoring, setRestoring] = useState(storedKey() !== null);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+
+  const signOut = useCallback((reason?: string) => {
+    forgetKey();
+    setSession(null);
+    setNotice(reason);
+  }, []);
+  const onUnauthorized = useCallback((error: ApiError) => signOut(`Signed out: ${error.message}`), [signOut]);
+
+  useEffect(() => {
+    const key = storedKey();
+    if (key === null) return;
+    signIn(key, onUnauthorized).then(
+      (s) => {
+        setSession(s);
+        setRestoring(false);
+      },
+      (error: unknown) => {
+        setRestoring(false);
+        if (error instanceof ApiError && error.status === 401) return;
+        setNotice(error instanceof Error ? error.message : String(error));
+      },
+    );
+  }, [onUnauthorized]);
+
+  if (restoring) return <p class="boot">Signing in…</p>;
+  if (session === null) return <SignIn notice={notice} onSignedIn={(s) => { setNotice(undefined); setSession(s); }} onUnauthorized={onUnauthorized} />;
+  return <Shell session={session} onSignOut={() => signOut()} />;
+}
+
+document.addEventListener("click", followLink);
+const root = document.getElementById("app")!;
+root.textContent = "";
+render(<Root />, root);

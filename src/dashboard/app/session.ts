@@ -1,0 +1,35 @@
+/**
+ * The signed-in API key. It lives in this tab's sessionStorage only: never in a URL, a
+ * cookie or localStorage, so it leaves with the tab and no other origin can read it.
+ */
+import { Api, ApiError } from "./api.js";
+
+const STORAGE_KEY = "runledger.api-key";
+
+export interface Session {
+  api: Api;
+  /** Whether the key may change runs (write or admin), as the server answered. */
+  canWrite: boolean;
+}
+
+export const storedKey = (): string | null => sessionStorage.getItem(STORAGE_KEY);
+export const forgetKey = (): void => sessionStorage.removeItem(STORAGE_KEY);
+
+/**
+ * Checks the key with a read, then asks the server whether it may write: a dry-run bulk
+ * cancel that selects nothing changes nothing, and answers 403 for a read key. The server
+ * enforces the role on every request either way; this only decides which controls to show.
+ */
+export async function signIn(key: string, onUnauthorized: (error: ApiError) => void): Promise<Session> {
+  const api = new Api(key, onUnauthorized);
+  await api.get("/v1/runs/", { limit: 1 });
+  let canWrite = true;
+  try {
+    await api.post("/v1/runs/bulk/cancel", { dry_run: true, created_after: "9999-12-31T00:00:00.000Z" });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    canWrite = false;
+  }
+  sessionStorage.setItem(STORAGE_KEY, key);
+  return { api, canWrite };
+}
