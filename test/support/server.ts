@@ -5,7 +5,8 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe } from "vitest";
 import { buildServer } from "../../src/http/server.js";
-import type { Ledger } from "../../src/ledger.js";
+import type { Ledger, LedgerOptions } from "../../src/ledger.js";
+import { WebhookDispatcher } from "../../src/workers/webhook-dispatcher.js";
 import { BACKENDS } from "./backends.js";
 
 export interface HttpTenant {
@@ -28,14 +29,24 @@ export interface HttpWorld {
   tenant(): Promise<HttpTenant>;
 }
 
-export function forEachServer(title: string, body: (world: () => HttpWorld) => void): void {
+export interface ServerWorldOptions {
+  ledger?: Omit<LedgerOptions, "url">;
+  /** Run a webhook dispatcher beside the server, retrying on this schedule. */
+  webhookRetryScheduleMs?: readonly number[];
+}
+
+export function forEachServer(title: string, body: (world: () => HttpWorld) => void, options: ServerWorldOptions = {}): void {
   for (const backend of BACKENDS) {
     describe.skipIf(!backend.available)(`${title} [${backend.name}]`, () => {
       let world: HttpWorld | undefined;
       let dispose: (() => Promise<void>) | undefined;
       beforeAll(async () => {
-        const opened = await backend.open();
+        const opened = await backend.open(options.ledger);
         const app = await buildServer({ ledger: opened.ledger, authCacheMs: 0, pingIntervalMs: 100 });
+        const schedule = options.webhookRetryScheduleMs;
+        const dispatcher =
+          schedule === undefined ? undefined : new WebhookDispatcher(opened.ledger.store, opened.ledger.bus, { guard: opened.ledger.guard, retryScheduleMs: schedule, timeoutMs: 2_000 });
+        dispatcher?.start();
         const boot = (await opened.ledger.apiKeys.bootstrap())!;
         await app.listen({ host: "127.0.0.1", port: 0 });
         const address = app.server.address();
@@ -43,6 +54,7 @@ export function forEachServer(title: string, body: (world: () => HttpWorld) => v
         dispose = async () => {
           // The tests are over: drop client sockets (undici keeps them for 4 s) instead of waiting.
           app.server.closeAllConnections();
+          await dispatcher?.stop();
           await app.close();
           await opened.dispose();
         };

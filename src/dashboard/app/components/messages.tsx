@@ -168,7 +168,7 @@ function Streaming({ chunks }: { chunks: readonly Record<string, unknown>[] }) {
   const textOf = (c: Record<string, unknown>) => (typeof c.content === "string" ? c.content : typeof c.reasoning === "string" ? c.reasoning : "");
   const output = chunks.map(textOf).join("");
   return (
-    <div class="streaming" aria-live="polite" aria-label="Streaming output">
+    <div class="streaming" role="log" aria-label="Streaming output">
       <span class="message-type">Streaming…</span> <span class="muted">{chunks.length} chunks</span>
       <div class="text">{output === "" ? prettyJson(chunks.at(-1)) : output}</div>
     </div>

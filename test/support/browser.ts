@@ -1,0 +1,56 @@
+/**
+ * A real headless Chromium (Debian's package) driven by playwright-core, for the dashboard
+ * tests. Under CI=true a missing browser fails the run instead of skipping it.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.RUNLEDGER_CHROMIUM ?? "/usr/bin/chromium";
+const INSTALL = "apt-get update && apt-get install -y chromium";
+
+export const chromiumProblem = existsSync(CHROMIUM_PATH) ? undefined : `no Chromium at ${CHROMIUM_PATH}`;
+if (chromiumProblem !== undefined && process.env.CI === "true") throw new Error(`${chromiumProblem}; the dashboard tests need it in CI: ${INSTALL}`);
+if (chromiumProblem !== undefined) console.warn(`Dashboard browser tests skipped: ${chromiumProblem}; install it with: ${INSTALL}`);
+
+export const ARTIFACTS = join(import.meta.dirname, "..", "..", "test-artifacts", "dashboard");
+
+export const DESKTOP = { width: 1400, height: 900 };
+export const PHONE = { width: 390, height: 844 };
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    // As root Chromium needs --no-sandbox; the rest keep it from reaching for the network.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+export interface DashboardPage {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and CSP violations seen by the page. */
+  problems: string[];
+}
+
+/** A fresh tab (its own sessionStorage); signed in with `key` already when given. */
+export async function openTab(browser: Browser, options: { key?: string; viewport?: { width: number; height: number } } = {}): Promise<DashboardPage> {
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, reducedMotion: "reduce" });
+  if (options.key !== undefined) await context.addInitScript((key) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem("runledger.api-key", key), options.key);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  // Answers are checked by each test; what counts here is the page's own errors and any 5xx.
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) problems.push(message.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 500) problems.push(`${response.status()} from ${response.url()}`);
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  return { context, page, problems };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
