@@ -94,7 +94,10 @@ export function Waterfall({ run, steps }: { run: Run; steps: readonly Step[] }) 
   const runEnd = run.completed_at !== null ? Date.parse(run.completed_at) : active ? now : t0;
   const t1 = Math.max(runEnd, ...spans.map((s) => s.endMs), t0 + 1);
   const width = t1 - t0;
-  const pct = (ms: number) => `${Math.max(0, Math.min(100, (ms / width) * 100))}%`;
+  const fraction = (ms: number) => Math.max(0, Math.min(1, ms / width));
+  const pct = (ms: number) => `${fraction(ms) * 100}%`;
+  /** A bar from `startMs` (since t0) lasting `ms`, clipped to the axis. */
+  const place = (startMs: number, ms: number) => ({ left: pct(startMs), width: `${Math.min(fraction(ms), 1 - fraction(startMs)) * 100}%` });
   const firstError = steps.findIndex(isFailedStep);
   const selectedIndex = steps.findIndex((s) => s.id === selected);
 
@@ -148,9 +151,9 @@ export function Waterfall({ run, steps }: { run: Run; steps: readonly Step[] }) 
               <span class="step-tokens">{formatNumber(step.prompt_tokens)} → {formatNumber(step.completion_tokens)}<span class="muted">{tokenParts(step)}</span></span>
               <span class="step-time">LLM {formatDurationNs(step.llm_request_ns)} · tool {formatDurationNs(step.tool_execution_ns)}</span>
               <span class="track" aria-hidden="true">
-                <span class="bar" style={{ left: pct(span.startMs - t0), width: pct(Math.max(span.endMs - span.startMs, width / 500)) }} />
-                {llmMs > 0 && <span class="bar llm" style={{ left: pct(llmStart - t0), width: pct(llmMs) }} />}
-                {toolMs > 0 && <span class="bar tool" style={{ left: pct(llmStart - t0 + llmMs), width: pct(toolMs) }} />}
+                <span class="bar" style={place(span.startMs - t0, Math.max(span.endMs - span.startMs, width / 500))} />
+                {llmMs > 0 && <span class="bar llm" style={place(llmStart - t0, llmMs)} />}
+                {toolMs > 0 && <span class="bar tool" style={place(llmStart - t0 + llmMs, toolMs)} />}
               </span>
             </button>
           );
