@@ -51,7 +51,8 @@ describe.skipIf(!BACKENDS[1]!.available)("two server processes on PostgreSQL", (
     await post(a.baseUrl, `/v1/runs/${run.id}/messages`, { messages: [{ message_type: "assistant_message", content: "hi" }] });
     await post(a.baseUrl, `/v1/runs/${run.id}`, { status: "completed" }, "PATCH");
     const events = (await pending).filter((e) => e.id !== undefined);
-    expect(events.map((e) => e.event)).toEqual(["status", "message", "status"]);
+    // created, running, the message, completed.
+    expect(events.map((e) => e.event)).toEqual(["status", "status", "message", "status"]);
   });
 
   it("Letta's client streaming from one process follows a run written through the other", async () => {
