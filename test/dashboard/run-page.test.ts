@@ -4,7 +4,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { launchBrowser, openTab, PHONE, screenshot } from "../support/browser.js";
+import { launchBrowser, openTab, PHONE, screenshot, unnamedControls } from "../support/browser.js";
 import { apiCaller, writeDemoRun } from "../support/demo-runs.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { forEachServer, type HttpTenant } from "../support/server.js";
@@ -45,6 +45,7 @@ forEachServer(
       await page.getByRole("button", { name: "Jump to first error (step 3)" }).click();
       await expect.poll(() => page.getByRole("region", { name: "Step 3 details" }).textContent()).toContain("llm_api_error");
       await screenshot(page, name("run-steps-desktop"));
+      expect(await unnamedControls(page)).toEqual([]);
 
       await page.getByRole("tab", { name: /Messages/ }).click();
       expect(page.url()).toContain("tab=messages");
@@ -66,6 +67,7 @@ forEachServer(
       // A read key gets no redeliver control.
       expect(await page.getByRole("button", { name: "Redeliver" }).count()).toBe(0);
       await screenshot(page, name("run-webhooks-desktop"));
+      expect(await unnamedControls(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();
 
@@ -76,7 +78,25 @@ forEachServer(
       await phone.page.goto(`${world().baseUrl}/runs/${runId}?tab=messages`);
       await phone.page.locator("article.message").first().waitFor();
       await screenshot(phone.page, name("run-messages-phone"));
+      await phone.page.goto(`${world().baseUrl}/runs/${runId}?tab=webhooks`);
+      await phone.page.locator("table.attempts").waitFor();
+      await screenshot(phone.page, name("run-webhooks-phone"));
       await phone.context.close();
+    });
+
+    it.runIf(describeIfBrowser)("shows a message it cannot render by type as its raw JSON, never blank", async () => {
+      const runId = await writeDemoRun(call(), { agentId, steps: 1, end: "running" });
+      // Accepted by the API (a tool call is an object, tool_calls an array) but not renderable as calls.
+      await call()("POST", `/v1/runs/${runId}/messages`, { messages: [{ message_type: "tool_call_message", tool_call: { name: "lookup" }, tool_calls: [42], otid: "odd-one" }] });
+      const { page, problems, context } = await openTab(browser, { key: t.readKey });
+      await page.goto(`${world().baseUrl}/runs/${runId}?tab=messages`);
+      const odd = page.locator("article.message", { hasText: "odd-one" });
+      await odd.waitFor();
+      expect(await odd.textContent()).toContain("(shown as raw JSON)");
+      expect(await odd.locator("pre").textContent()).toContain('"tool_calls": [\n    42\n  ]');
+      expect(await page.locator("article.message").count()).toBe(10);
+      expect(problems).toEqual([]);
+      await context.close();
     });
 
     it.runIf(describeIfBrowser)("follows an active run live: steps, messages and the end appear without a reload", async () => {

@@ -4,7 +4,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { chromiumProblem, launchBrowser, openTab, PHONE, screenshot } from "../support/browser.js";
+import { chromiumProblem, launchBrowser, openTab, PHONE, screenshot, unnamedControls } from "../support/browser.js";
 import { apiCaller, writeDemoRun } from "../support/demo-runs.js";
 import { forEachServer, type HttpTenant } from "../support/server.js";
 
@@ -39,6 +39,7 @@ forEachServer("dashboard: signing in, runs and stats", (world) => {
     const { page, problems, context } = await openTab(browser);
     await page.goto(`${world().baseUrl}/`);
     await screenshot(page, name("sign-in-desktop"));
+    expect(await unnamedControls(page)).toEqual([]);
     await page.getByLabel("API key").fill("rlk_000000000000_not-a-real-key-at-all-000");
     await page.getByRole("button", { name: "Sign in" }).click();
     expect(await page.getByRole("alert").textContent()).toContain("That key was not accepted");
@@ -84,6 +85,7 @@ forEachServer("dashboard: signing in, runs and stats", (world) => {
     expect(await fresh.page.getByLabel("Agent").inputValue()).toBe(triage);
     expect(await fresh.page.getByLabel("Tags (all of)").inputValue()).toBe("eval");
     await screenshot(fresh.page, name("runs-filtered-desktop"));
+    expect(await unnamedControls(fresh.page)).toEqual([]);
     await fresh.context.close();
 
     await page.goBack();
@@ -186,11 +188,17 @@ forEachServer("dashboard: signing in, runs and stats", (world) => {
     expect(await page.getByRole("article", { name: "Top agents" }).textContent()).toContain("triage");
     expect(await page.getByRole("article", { name: "Top tools" }).textContent()).toContain("get_weather");
     await screenshot(page, name("stats-desktop"));
+    expect(await unnamedControls(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
 
   it.runIf(withBrowser)("reads at a phone's width", async () => {
+    const signIn = await openTab(browser, { viewport: PHONE });
+    await signIn.page.goto(`${world().baseUrl}/`);
+    await signIn.page.getByLabel("API key").waitFor();
+    await screenshot(signIn.page, name("sign-in-phone"));
+    await signIn.context.close();
     const { page, context } = await openTab(browser, { key: t.readKey, viewport: PHONE });
     await page.goto(`${world().baseUrl}/`);
     await page.locator("table.runs tbody tr").first().waitFor();

@@ -54,3 +54,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Controls on the page without an accessible name (aria-label, aria-labelledby, a label,
+ * text or title), described by tag and class; empty when every control can be named.
+ */
+export function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document;
+    type El = { tagName: string; className: string; textContent: string | null; getAttribute(n: string): string | null; labels?: ArrayLike<{ textContent: string | null }> | null; ownerDocument: { getElementById(id: string): { textContent: string | null } | null } };
+    const named = (el: El) =>
+      [el.getAttribute("aria-label"), ...(el.getAttribute("aria-labelledby") ?? "").split(" ").filter(Boolean).map((id) => el.ownerDocument.getElementById(id)?.textContent ?? ""), ...Array.from(el.labels ?? []).map((l) => l.textContent), el.getAttribute("type") === "hidden" ? "hidden" : null, el.textContent, el.getAttribute("title")]
+        .some((text) => (text ?? "").trim() !== "");
+    return Array.from(doc.querySelectorAll("a[href], button, input, select, textarea, [role=tab], [tabindex='0']") as ArrayLike<El>)
+      .filter((el) => !named(el))
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+  });
+}

@@ -66,7 +66,7 @@ interface ToolCall {
 
 function toolCalls(message: LettaMessage): ToolCall[] {
   const many = message.tool_calls;
-  const calls = Array.isArray(many) ? many : many !== undefined && many !== null ? [many] : [];
+  const calls: unknown[] = Array.isArray(many) ? [...many] : many !== undefined && many !== null ? [many] : [];
   if (message.tool_call !== undefined && message.tool_call !== null) calls.unshift(message.tool_call);
   if (calls.length === 0 || calls.some((c) => c === null || typeof c !== "object")) throw new Unrenderable();
   return calls as ToolCall[];
