@@ -47,38 +47,55 @@ export async function buildDashboard(outDir = DASHBOARD_ASSETS_DIR): Promise<Bui
     jsx: "automatic",
     jsxImportSource: "preact",
     outdir: "out",
-    entryNames: "[name]",
+    // Pages that need more code (the stats page's charts) load it when first opened.
+    splitting: true,
+    entryNames: "[name]-[hash]",
+    chunkNames: "[name]-[hash]",
+    metafile: true,
     write: false,
     legalComments: "none",
     logLevel: "warning",
   });
   const files = new Map<string, Buffer>();
   for (const file of result.outputFiles) files.set(basename(file.path), Buffer.from(file.contents));
-  files.set("favicon.svg", await readFile(join(APP_DIR, "favicon.svg")));
+  // esbuild names what it emits by content hash already; the entry's names go into index.html.
+  const names = new Map<string, string>();
+  const preloads: string[] = [];
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    // The stats page is an entry point too (it is imported dynamically); main.tsx is the page's.
+    if (output.entryPoint === undefined || !output.entryPoint.endsWith("/main.tsx")) continue;
+    names.set("main.js", basename(path));
+    if (output.cssBundle !== undefined) names.set("main.css", basename(output.cssBundle));
+    // What main.js imports statically is fetched at once, not after main.js has been parsed.
+    preloads.push(...output.imports.filter((i) => i.kind === "import-statement").map((i) => basename(i.path)));
+  }
+  const favicon = await readFile(join(APP_DIR, "favicon.svg"));
+  const faviconName = hashedName("favicon.svg", favicon);
+  files.set(faviconName, favicon);
+  names.set("favicon.svg", faviconName);
 
   // Written beside the final folder, then swapped in, so a running server never reads half a build.
   const staging = `${outDir}.staging-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, "assets"), { recursive: true });
-  const names = new Map<string, string>();
   const built: BuiltAsset[] = [];
   for (const [name, content] of files) {
-    const hashed = hashedName(name, content);
-    names.set(name, hashed);
     const { gzip, brotli } = compressed(content);
-    const path = join(staging, "assets", hashed);
+    const path = join(staging, "assets", name);
     await writeFile(path, content);
     await writeFile(`${path}.gz`, gzip);
     await writeFile(`${path}.br`, brotli);
-    built.push({ name: hashed, bytes: content.length, gzipBytes: gzip.length, brotliBytes: brotli.length });
+    built.push({ name, bytes: content.length, gzipBytes: gzip.length, brotliBytes: brotli.length });
   }
   const template = await readFile(join(APP_DIR, "index.html"), "utf8");
   const html = Buffer.from(
-    template.replace(/\{\{(main\.js|main\.css|favicon\.svg)\}\}/g, (_, name: string) => {
-      const hashed = names.get(name);
-      if (hashed === undefined) throw new Error(`the dashboard build produced no ${name}`);
-      return `/assets/${hashed}`;
-    }),
+    template
+      .replace("{{preloads}}", preloads.map((name) => `<link rel="modulepreload" href="/assets/${name}">`).join("\n"))
+      .replace(/\{\{(main\.js|main\.css|favicon\.svg)\}\}/g, (_, name: string) => {
+        const hashed = names.get(name);
+        if (hashed === undefined) throw new Error(`the dashboard build produced no ${name}`);
+        return `/assets/${hashed}`;
+      }),
   );
   const { gzip, brotli } = compressed(html);
   await writeFile(join(staging, "index.html"), html);

@@ -224,7 +224,7 @@ forEachServer("dashboard: signing in, runs and stats", (world) => {
     const body = await html.text();
     expect(body).not.toMatch(/<script(?![^>]*\bsrc=)/);
     expect(body).not.toMatch(/https?:\/\//);
-    const script = /src="(\/assets\/main-[0-9a-f]{10}\.js)"/.exec(body)![1]!;
+    const script = /src="(\/assets\/main-[A-Z0-9]+\.js)"/.exec(body)![1]!;
     const gzip = await fetch(`${world().baseUrl}${script}`, { headers: { "accept-encoding": "gzip" } });
     expect(gzip.headers.get("content-encoding")).toBe("gzip");
     expect(gzip.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");

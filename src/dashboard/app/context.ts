@@ -8,6 +8,8 @@ export interface AppContext {
   canWrite: boolean;
   /** The organization's agents by id (for names); refreshed when an unknown id shows up. */
   agents: ReadonlyMap<string, Agent>;
+  /** Whether the agents list has been read once (until then every id is unknown). */
+  agentsLoaded: boolean;
   refreshAgents(): void;
 }
 

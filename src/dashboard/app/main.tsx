@@ -8,22 +8,37 @@ import { App, type AppContext } from "./context.js";
 import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
 import { SignIn } from "./pages/sign-in.js";
-import { StatsPage } from "./pages/stats.js";
 import { followLink, useLocation } from "./router.js";
 import { forgetKey, type Session, signIn, storedKey } from "./session.js";
 import type { Agent } from "./types.js";
 
+type StatsModule = typeof import("./pages/stats.js");
+
+/** The stats page and its chart library load the first time the page is opened. */
+function LazyStats({ params }: { params: URLSearchParams }) {
+  const [module, setModule] = useState<StatsModule | undefined>(undefined);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    import("./pages/stats.js").then(setModule, () => setFailed(true));
+  }, []);
+  if (failed) return <p class="error" role="alert">Could not load the stats page; reload to try again.</p>;
+  return module === undefined ? <p class="muted" role="status">Loading statistics…</p> : <module.StatsPage params={params} />;
+}
+
 function Shell({ session, onSignOut }: { session: Session; onSignOut(): void }) {
   const location = useLocation();
-  const [agents, setAgents] = useState<ReadonlyMap<string, Agent>>(new Map());
+  const [agents, setAgents] = useState<{ byId: ReadonlyMap<string, Agent>; loaded: boolean }>({ byId: new Map(), loaded: false });
   const refreshAgents = useCallback(() => {
     session.api.get<Agent[]>("/v1/agents/", { limit: 1000 }).then(
-      (list) => setAgents(new Map(list.map((a) => [a.id, a]))),
+      (list) => setAgents({ byId: new Map(list.map((a) => [a.id, a])), loaded: true }),
       () => {},
     );
   }, [session]);
   useEffect(refreshAgents, [refreshAgents]);
-  const context: AppContext = useMemo(() => ({ api: session.api, canWrite: session.canWrite, agents, refreshAgents }), [session, agents, refreshAgents]);
+  const context: AppContext = useMemo(
+    () => ({ api: session.api, canWrite: session.canWrite, agents: agents.byId, agentsLoaded: agents.loaded, refreshAgents }),
+    [session, agents, refreshAgents],
+  );
 
   const runMatch = /^\/runs\/([^/]+)$/.exec(location.path);
   let page;
@@ -31,7 +46,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut(): void }) 
   if (runMatch !== null) page = <RunPage key={runMatch[1]} runId={decodeURIComponent(runMatch[1]!)} params={location.params} />;
   else if (location.path === "/stats") {
     section = "stats";
-    page = <StatsPage params={location.params} />;
+    page = <LazyStats params={location.params} />;
   } else page = <RunsPage params={location.params} />;
 
   return (

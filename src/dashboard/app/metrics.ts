@@ -29,12 +29,23 @@ export function useRunMetrics(runs: readonly Run[]): { byId: ReadonlyMap<string,
     for (const run of wanted) stale.current.delete(run.id);
     setById(known);
     const queue = [...wanted];
+    // Answers are applied together once per frame: fifty answers cost a few renders, not fifty.
+    const arrived = new Map<string, RunMetrics>();
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      if (cancelled || arrived.size === 0) return;
+      const batch = new Map(arrived);
+      arrived.clear();
+      setById((prev) => new Map([...prev, ...batch]));
+    };
     const worker = async () => {
       for (let run = queue.shift(); run !== undefined && !cancelled; run = queue.shift()) {
         try {
           const m = await app.api.get<RunMetrics>(`/v1/runs/${run.id}/metrics`);
           if (!isActive(run.status)) settled.set(run.id, m);
-          if (!cancelled) setById((prev) => new Map(prev).set(run!.id, m));
+          arrived.set(run.id, m);
+          if (frame === 0) frame = requestAnimationFrame(flush);
         } catch {
           // A run deleted meanwhile has no metrics; its row goes at the next refresh.
         }
@@ -43,6 +54,7 @@ export function useRunMetrics(runs: readonly Run[]): { byId: ReadonlyMap<string,
     for (let i = 0; i < CONCURRENCY; i++) void worker();
     return () => {
       cancelled = true;
+      if (frame !== 0) cancelAnimationFrame(frame);
     };
   }, [runs, version]);
 

@@ -124,15 +124,15 @@ export function useRunData(runId: string): RunData {
   const readDeliveries = () => app.api.get<Delivery[]>(`${base}/callbacks`).then(setDeliveries, () => {});
   const refreshDeliveries = useThrottledRefresh(readDeliveries, 500);
 
+  /**
+   * Where the stream would start is read first; everything read after it is at least that
+   * new, and anything later arrives on the stream. Then all of it at once.
+   */
   const loadAll = async () => {
     try {
-      const first = await app.api.get<Run>(base);
-      setRun(first);
-      if (isActive(first.status)) {
-        const newest = await app.api.get<LettaMessage[]>(`${base}/messages`, { order: "desc", limit: 1 });
-        setStreamFrom(newest[0]?.seq_id ?? 0);
-      }
-      await Promise.all([readRun(), readSteps(), loadMoreMessages(), readDeliveries()]);
+      const newest = await app.api.get<LettaMessage[]>(`${base}/messages`, { order: "desc", limit: 1 });
+      const [current] = await Promise.all([readRun(), readSteps(), loadMoreMessages(), readDeliveries()]);
+      if (isActive(current.status)) setStreamFrom(newest[0]?.seq_id ?? 0);
     } catch (e) {
       fail(e);
     }

@@ -46,8 +46,8 @@ export function RunTable({ runs, metrics }: { runs: readonly Run[]; metrics: Rea
                   if ((e.target as Element).closest("a, button") === null) navigate(`/runs/${run.id}`);
                 }}
               >
-                <td data-label="Run">
-                  <a href={`/runs/${run.id}`} class="mono" title={run.id} {...(i === 0 ? { elementtiming: "runs-first-row" } : {})}>
+                <td data-label="Run" {...(i === 0 ? { elementtiming: "runs-first-row" } : {})}>
+                  <a href={`/runs/${run.id}`} class="mono" title={run.id}>
                     {shortId(run.id)}
                   </a>
                 </td>

@@ -143,9 +143,8 @@ export function Waterfall({ run, steps }: { run: Run; steps: readonly Step[] }) 
               data-step-id={step.id}
               aria-pressed={step.id === selected}
               onClick={() => setSelected(step.id === selected ? undefined : step.id)}
-              {...(i === 0 ? { elementtiming: "steps-first-row" } : {})}
             >
-              <span class="step-index">{i + 1}</span>
+              <span class="step-index" {...(i === 0 ? { elementtiming: "steps-first-row" } : {})}>{i + 1}</span>
               <span class={`step-status status-${step.status}`}>{step.status}</span>
               <span class="step-model clip">{step.model ?? "—"}</span>
               <span class="step-tokens">{formatNumber(step.prompt_tokens)} → {formatNumber(step.completion_tokens)}<span class="muted">{tokenParts(step)}</span></span>

@@ -61,12 +61,12 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
       }
       setPage(next);
       setError(undefined);
-      if (next.runs.some((r) => !app.agents.has(r.agent_id))) app.refreshAgents();
+      if (app.agentsLoaded && next.runs.some((r) => !app.agents.has(r.agent_id))) app.refreshAgents();
     } catch (e) {
       setError(errorMessage(e));
     }
   };
-  const refresh = useThrottledRefresh(load, 250);
+  const refresh = useThrottledRefresh(load, 150);
   useEffect(() => {
     setPage(undefined);
     refresh();
