@@ -61,6 +61,24 @@ forEachServer("dashboard: signing in, runs and stats", (world) => {
     await context.close();
   });
 
+  it.runIf(withBrowser)("stays signed in across a reload, and a revoked key signs the tab out", async () => {
+    const created = (await api(t.adminKey)("POST", "/v1/api-keys", { role: "read", name: "dashboard tab" })) as { id: string; key: string };
+    const { page, context } = await openTab(browser);
+    await page.goto(`${world().baseUrl}/`);
+    await page.getByLabel("API key").fill(created.key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("table.runs tbody tr").first().waitFor();
+    await page.reload();
+    await page.locator("table.runs tbody tr").first().waitFor();
+    expect(await page.getByText("read only").count()).toBe(1);
+    await api(t.adminKey)("DELETE", `/v1/api-keys/${created.id}`);
+    await page.reload();
+    await page.getByLabel("API key").waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("Signed out");
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+    await context.close();
+  });
+
   it.runIf(withBrowser)("filters runs into the URL, and the URL restores the same view", async () => {
     const { page, problems, context } = await openTab(browser, { key: t.readKey });
     await page.goto(`${world().baseUrl}/`);

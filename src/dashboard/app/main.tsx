@@ -9,7 +9,7 @@ import { RunPage } from "./pages/run.js";
 import { RunsPage } from "./pages/runs.js";
 import { SignIn } from "./pages/sign-in.js";
 import { followLink, useLocation } from "./router.js";
-import { forgetKey, type Session, signIn, storedKey } from "./session.js";
+import { forgetKey, type Session, signIn, storedKey, storedSession } from "./session.js";
 import type { Agent } from "./types.js";
 
 type StatsModule = typeof import("./pages/stats.js");
@@ -70,29 +70,37 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut(): void }) 
 }
 
 function Root() {
+  const [notice, setNotice] = useState<string | undefined>(undefined);
   const [session, setSession] = useState<Session | null>(null);
   const [restoring, setRestoring] = useState(storedKey() !== null);
-  const [notice, setNotice] = useState<string | undefined>(undefined);
 
   const signOut = useCallback((reason?: string) => {
     forgetKey();
     setSession(null);
+    setRestoring(false);
     setNotice(reason);
   }, []);
   const onUnauthorized = useCallback((error: ApiError) => signOut(`Signed out: ${error.message}`), [signOut]);
 
+  // A reload draws the page at once with the session this tab confirmed, and confirms it
+  // again meanwhile: a revoked key signs out, a changed role changes the controls.
   useEffect(() => {
     const key = storedKey();
     if (key === null) return;
+    const known = storedSession(onUnauthorized);
+    if (known !== undefined) {
+      setSession(known);
+      setRestoring(false);
+    }
     signIn(key, onUnauthorized).then(
-      (s) => {
-        setSession(s);
+      (confirmed) => {
+        if (known === undefined || known.canWrite !== confirmed.canWrite) setSession(confirmed);
         setRestoring(false);
       },
       (error: unknown) => {
-        setRestoring(false);
         if (error instanceof ApiError && error.status === 401) return;
-        setNotice(error instanceof Error ? error.message : String(error));
+        setRestoring(false);
+        if (known === undefined) setNotice(error instanceof Error ? error.message : String(error));
       },
     );
   }, [onUnauthorized]);

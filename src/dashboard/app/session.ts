@@ -5,6 +5,8 @@
 import { Api, ApiError } from "./api.js";
 
 const STORAGE_KEY = "runledger.api-key";
+/** The server's answer on the key's role, so a reload can draw the page before asking again. */
+const ROLE_KEY = "runledger.can-write";
 
 export interface Session {
   api: Api;
@@ -13,7 +15,18 @@ export interface Session {
 }
 
 export const storedKey = (): string | null => sessionStorage.getItem(STORAGE_KEY);
-export const forgetKey = (): void => sessionStorage.removeItem(STORAGE_KEY);
+export const forgetKey = (): void => {
+  sessionStorage.removeItem(STORAGE_KEY);
+  sessionStorage.removeItem(ROLE_KEY);
+};
+
+/** The session this tab signed in with, as it was last confirmed; undefined before a sign-in. */
+export function storedSession(onUnauthorized: (error: ApiError) => void): Session | undefined {
+  const key = storedKey();
+  const role = sessionStorage.getItem(ROLE_KEY);
+  if (key === null || role === null) return undefined;
+  return { api: new Api(key, onUnauthorized), canWrite: role === "true" };
+}
 
 /**
  * Checks the key with a read, then asks the server whether it may write: a dry-run bulk
@@ -34,5 +47,6 @@ export async function signIn(key: string, onUnauthorized: (error: ApiError) => v
     ),
   ]);
   sessionStorage.setItem(STORAGE_KEY, key);
+  sessionStorage.setItem(ROLE_KEY, String(canWrite));
   return { api, canWrite };
 }

@@ -17,7 +17,7 @@ export function SignIn(props: { notice?: string; onSignedIn(session: Session): v
     setBusy(true);
     setError(undefined);
     try {
-      props.onSignedIn(await signIn(trimmed, () => {}));
+      props.onSignedIn(await signIn(trimmed, props.onUnauthorized));
     } catch (e) {
       setError(`That key was not accepted: ${errorMessage(e)}`);
     } finally {
