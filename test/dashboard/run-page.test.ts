@@ -174,7 +174,7 @@ forEachServer(
       await list.evaluate((element) => (element.scrollTop = element.scrollHeight));
       await expect.poll(() => page.locator(".message-list").textContent()).toContain("Message 9990 of the conversation");
       expect(await page.locator("article.message").count()).toBeLessThan(100);
-      await screenshot(page, name("run-10k-messages-desktop"));
+      await screenshot(page, name("run-10k-messages-desktop"), { fullPage: false });
       expect(problems).toEqual([]);
       await context.close();
     });

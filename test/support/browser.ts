@@ -50,9 +50,14 @@ export async function openTab(browser: Browser, options: { key?: string; viewpor
   return { context, page, problems };
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * A picture of the page, whole by default. A page with a scrolling list is taken at its
+ * viewport (`fullPage: false`): a whole-page picture resizes the viewport, and the list
+ * would be drawn before it re-measured itself.
+ */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: options.fullPage ?? true });
 }
 
 /**
