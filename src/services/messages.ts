@@ -4,6 +4,7 @@ import { type LettaMessage, MESSAGE_TYPES, type MessageType, toolNames, validate
 import type { Actor } from "../core/model.js";
 import { nowIso, toIso } from "../core/time.js";
 import { LIMITS } from "../core/validate.js";
+import type { Repos } from "../store/repos.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { lockActiveRun } from "./active-run.js";
@@ -43,8 +44,6 @@ export class MessageService {
     return this.store.transaction(async (tx) => {
       const now = nowIso();
       const locked = await lockActiveRun(tx, actor, runId, valid.length, "append messages", now);
-      const taken = await tx.messages.existingIds(givenIds);
-      if (taken.length > 0) throw new ConflictError(`message ids already exist: ${taken.join(", ")}; omit id to let the server assign one`);
       for (const stepId of stepIds) {
         const step = await tx.steps.get(actor.organization_id, stepId);
         if (step === undefined || step.run_id !== runId) {
@@ -61,9 +60,10 @@ export class MessageService {
         step_id: typeof body.step_id === "string" ? body.step_id : null,
         seq_id: firstSeq + i,
       }));
-      await tx.messages.insertMany(
+      const inserted = await tx.messages.insertMany(
         messages.map((message) => ({ message, agent_id: locked.run.agent_id, organization_id: actor.organization_id, created_at: now })),
       );
+      if (inserted.length < messages.length) throw await takenIdsConflict(tx, actor, givenIds, inserted);
       await tx.events.insertMany(actor.organization_id, messages.map(messageEvent));
       const tools = valid.flatMap(toolNames);
       if (tools.length > 0) await tx.metrics.addTools(runId, tools);
@@ -87,7 +87,16 @@ export class MessageService {
       }
       types = [...query.message_types];
     }
-    const page = await resolvePage(query, "message", "asc", (id) => read.messages.cursor(runId, id));
-    return read.messages.list(runId, types, page);
+    const page = await resolvePage(query, "message", "asc", (id) => read.messages.cursor(actor.organization_id, runId, id));
+    return read.messages.list(actor.organization_id, runId, types, page);
   }
+}
+
+/** Only a producer's own ids can be taken; those of another organization are not named as existing. */
+async function takenIdsConflict(tx: Repos, actor: Actor, givenIds: readonly string[], inserted: readonly string[]): Promise<ConflictError> {
+  const landed = new Set(inserted);
+  const taken = givenIds.filter((id) => !landed.has(id));
+  const own = await tx.messages.existingIds(actor.organization_id, taken);
+  if (own.length > 0) return new ConflictError(`message ids already exist: ${own.join(", ")}; omit id to let the server assign one`);
+  return new ConflictError(`message ids cannot be used: ${taken.join(", ")}; omit id to let the server assign one`);
 }

@@ -148,8 +148,6 @@ export class StepService {
     return this.store.transaction(async (tx) => {
       const now = nowIso();
       const locked = await lockActiveRun(tx, actor, runId, 1, "record a step", now);
-      // A server-made id is a fresh UUID; only a producer's own id can collide.
-      if (input.id != null && (await tx.steps.exists(id))) throw new ConflictError(`step ${id} already exists; omit id to let the server assign one`);
       const step: Step = {
         status: "pending",
         stop_reason: null,
@@ -187,7 +185,12 @@ export class StepService {
         created_at: now,
         updated_at: now,
       };
-      await tx.steps.insert({ ...step, organization_id: actor.organization_id });
+      // A server-made id is a fresh UUID; only a producer's own id can be taken.
+      if (!(await tx.steps.insert({ ...step, organization_id: actor.organization_id }))) {
+        throw (await tx.steps.exists(actor.organization_id, id))
+          ? new ConflictError(`step ${id} already exists; omit id to let the server assign one`)
+          : new ConflictError(`step id ${id} cannot be used; omit id to let the server assign one`);
+      }
       await tx.metrics.addUsage(runId, usageOf(step), 1);
       await tx.events.insertMany(actor.organization_id, [stepEvent(step, locked.lastSeqId)]);
       await audit(tx, actor, "step.record", { run_id: runId, target_id: step.id });
