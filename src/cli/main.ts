@@ -74,6 +74,7 @@ function report(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return 2;
   if (error instanceof LedgerError) {
     switch (error.code) {
+      case "VALIDATION_ERROR":
       case "INVALID_ARGUMENT":
         return 2;
       case "NOT_FOUND":

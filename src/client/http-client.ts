@@ -10,6 +10,7 @@ import {
   LedgerError,
   NotFoundError,
   PermissionDeniedError,
+  ValidationError,
   UnauthenticatedError,
 } from "../core/errors.js";
 import type { LettaMessage } from "../core/letta-messages.js";
@@ -188,10 +189,12 @@ function queryString(query: Record<string, string | number | boolean | readonly 
 async function toError(response: Response): Promise<LedgerError | HttpRequestError> {
   let detail = `HTTP ${response.status}`;
   let code = "";
+  let problems: string[] = [];
   try {
-    const body = (await response.json()) as { detail?: string; code?: string };
+    const body = (await response.json()) as { detail?: string; code?: string; problems?: string[] };
     detail = body.detail ?? detail;
     code = body.code ?? "";
+    problems = body.problems ?? [detail];
   } catch {
     // Not a runledger error body; keep the status line.
   }
@@ -206,8 +209,9 @@ async function toError(response: Response): Promise<LedgerError | HttpRequestErr
       return new UnauthenticatedError(detail);
     case "PERMISSION_DENIED":
       return new PermissionDeniedError(detail);
-    case "INVALID_ARGUMENT":
     case "VALIDATION_ERROR":
+      return new ValidationError(problems);
+    case "INVALID_ARGUMENT":
       return new InvalidArgumentError(detail);
     default:
       return new HttpRequestError(response.status, `${detail} (HTTP ${response.status})`);

@@ -6,9 +6,8 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { Ajv } from "ajv";
-import addFormatsPlugin from "ajv-formats";
 import { randomUUID } from "node:crypto";
+import { inputValidator } from "../core/input.js";
 import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
 import { Authenticator } from "./auth.js";
@@ -54,8 +53,6 @@ export interface ServerOptions {
   /** Keep-alive period of open event streams (default 20 s). */
   pingIntervalMs?: number;
 }
-
-const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"];
@@ -140,15 +137,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 }
 
 /**
- * Query strings, path parameters and headers arrive as text, so they are coerced to the
- * schema's types (and a lone value to an array: `statuses=a` is `["a"]`). Bodies are JSON
- * and are taken exactly as sent: a string where an array belongs is an error, not an array.
+ * The services' own compiled validators. Query strings, path parameters and headers arrive
+ * as text, so they are coerced to the schema's types (and a lone value to an array:
+ * `statuses=a` is `["a"]`). Bodies are JSON and are taken exactly as sent: a string where an
+ * array belongs is an error, not an array.
  */
 function installValidators(app: FastifyInstance): void {
-  const options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false } as const;
-  const coercing = addFormats(new Ajv({ ...options, coerceTypes: "array" }));
-  const exact = addFormats(new Ajv({ ...options, coerceTypes: false }));
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? exact : coercing).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => inputValidator(schema, httpPart === "body" ? "exact" : "coercing"));
 }
 
 /** Letta's client sends a null query value as an empty `key=`; that means "not given". */

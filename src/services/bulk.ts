@@ -3,7 +3,8 @@ import type { Actor } from "../core/model.js";
 import { ACTIVE_STATUSES, isTerminal } from "../core/run-lifecycle.js";
 import { nowIso } from "../core/time.js";
 import { yieldToEventLoop } from "../core/yield.js";
-import { optionalBoolean } from "../core/validate.js";
+import { checkQuery } from "../core/input.js";
+import { BulkSchema } from "../core/schemas/runs.js";
 import type { RunFilter } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
@@ -87,7 +88,7 @@ export class BulkService {
   }
 
   private parse(query: BulkQuery): { dryRun: boolean; filter: RunFilter } {
-    const { dry_run, ...filters } = query;
-    return { dryRun: optionalBoolean(dry_run, "dry_run") ?? false, filter: parseRunFilter(filters) };
+    const { dry_run, ...filters } = checkQuery(BulkSchema, query);
+    return { dryRun: dry_run ?? false, filter: parseRunFilter(filters) };
   }
 }

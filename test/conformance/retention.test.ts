@@ -93,8 +93,11 @@ forEachBackend("retention", (world) => {
   it("validates policies and keeps them per organization (admin only)", async () => {
     const t = await world().tenant();
     expect(await world().ledger.retention.get(t.admin)).toMatchObject({ terminal_days: null, status_days: {} });
-    await expect(world().ledger.retention.set(t.admin, { status_days: { running: 3 } as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(world().ledger.retention.set(t.admin, { terminal_days: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(world().ledger.retention.set(t.admin, { status_days: { running: 3 } as never })).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+      problems: ["status_days: unknown field 'running'"],
+    });
+    await expect(world().ledger.retention.set(t.admin, { terminal_days: 0 })).rejects.toMatchObject({ code: "VALIDATION_ERROR", problems: ["terminal_days must be >= 1"] });
     await expect(world().ledger.retention.set(t.writer, { terminal_days: 3 })).rejects.toMatchObject({ code: "PERMISSION_DENIED" });
     const set = await world().ledger.retention.set(t.admin, { terminal_days: 90, status_days: { cancelled: 7 } });
     expect(await world().ledger.retention.get(t.admin)).toEqual(set);

@@ -107,7 +107,10 @@ forEachBackend("run lifecycle", (world) => {
     await expect(world().ledger.runs.update(t.writer, run.id, { status: "running", stop_reason: "end_turn" })).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
-    await expect(world().ledger.runs.update(t.writer, run.id, { stop_reason: "no_such_reason" as never })).rejects.toThrow(/not a stop reason/);
+    await expect(world().ledger.runs.update(t.writer, run.id, { stop_reason: "no_such_reason" as never })).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: expect.stringMatching(/^invalid request: stop_reason must be one of end_turn, /),
+    });
     expect((await world().ledger.runs.get(t.reader, run.id)).status).toBe("running");
     const byReason = await world().ledger.runs.update(t.writer, run.id, { stop_reason: "max_tokens_exceeded" });
     expect(byReason).toMatchObject({ status: "failed", stop_reason: "max_tokens_exceeded" });

@@ -140,8 +140,8 @@ forEachBackend("run statistics", (world) => {
     const t = await world().tenant();
     const report = await world().ledger.stats.stats(t.reader, { group_by: "agent_id" });
     expect(report).toMatchObject({ summary: { runs: 0, error_rate: 0, duration_ns: { p50: null } }, groups: [], top_tools: [] });
-    await expect(world().ledger.stats.stats(t.reader, { group_by: "colour" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(world().ledger.stats.stats(t.reader, { bucket: "week" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(world().ledger.stats.stats(t.reader, { group_by: "colour" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
+    await expect(world().ledger.stats.stats(t.reader, { bucket: "week" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
   });
 });
 

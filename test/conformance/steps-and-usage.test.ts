@@ -81,8 +81,8 @@ forEachBackend("steps and usage", (world) => {
     const run = await t.run({ status: "running" });
     const step = await ledger.steps.record(t.writer, run.id, {});
     await expect(ledger.steps.record(t.writer, run.id, { id: step.id })).rejects.toMatchObject({ code: "CONFLICT" });
-    await expect(ledger.steps.record(t.writer, run.id, { prompt_tokens: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(ledger.steps.record(t.writer, run.id, { status: "done" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(ledger.steps.record(t.writer, run.id, { prompt_tokens: -1 })).rejects.toMatchObject({ code: "VALIDATION_ERROR", problems: ["prompt_tokens must be >= 0"] });
+    await expect(ledger.steps.record(t.writer, run.id, { status: "done" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
     await expect(ledger.steps.record(t.writer, run.id, { bogus: 1 } as never)).rejects.toThrow(/bogus/);
     expect((await ledger.runs.usage(t.reader, run.id)).step_count).toBe(1);
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
-import { AgentCreateBody, AgentListQuery, AgentUpdateBody } from "../schemas/agents.js";
+import { AgentCreateSchema, AgentListSchema, AgentUpdateSchema } from "../../core/schemas/agents.js";
 import { errorResponses } from "../schemas/common.js";
 
 const AgentParams = Type.Object({ agent_id: Type.String({ description: "agent-<uuid v4>" }) });
@@ -11,15 +11,15 @@ const tags = ["agents"];
 /** The minimal agent registry that runs belong to. */
 export function agentRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: Static<typeof AgentCreateBody> }>(
+    app.post<{ Body: Static<typeof AgentCreateSchema> }>(
       "/v1/agents",
-      { schema: { tags, summary: "Register an agent", body: AgentCreateBody, response: { 201: Type.Ref("Agent"), ...errorResponses } } },
+      { schema: { tags, summary: "Register an agent", body: AgentCreateSchema, response: { 201: Type.Ref("Agent"), ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await ledger.agents.create(request.actor, request.body)),
     );
 
-    app.get<{ Querystring: Static<typeof AgentListQuery> }>(
+    app.get<{ Querystring: Static<typeof AgentListSchema> }>(
       "/v1/agents/",
-      { schema: { tags, summary: "List agents, oldest first by default", querystring: AgentListQuery, response: { 200: Type.Array(Type.Ref("Agent")), ...errorResponses } } },
+      { schema: { tags, summary: "List agents, oldest first by default", querystring: AgentListSchema, response: { 200: Type.Array(Type.Ref("Agent")), ...errorResponses } } },
       (request) => ledger.agents.list(request.actor, request.query),
     );
 
@@ -29,10 +29,10 @@ export function agentRoutes(ledger: Ledger) {
       (request) => ledger.agents.get(request.actor, request.params.agent_id),
     );
 
-    app.patch<{ Params: AgentParams; Body: Static<typeof AgentUpdateBody> }>(
+    app.patch<{ Params: AgentParams; Body: Static<typeof AgentUpdateSchema> }>(
       "/v1/agents/:agent_id",
       {
-        schema: { tags, summary: "Rename an agent or merge its metadata", params: AgentParams, body: AgentUpdateBody, response: { 200: Type.Ref("Agent"), ...errorResponses } },
+        schema: { tags, summary: "Rename an agent or merge its metadata", params: AgentParams, body: AgentUpdateSchema, response: { 200: Type.Ref("Agent"), ...errorResponses } },
       },
       (request) => ledger.agents.update(request.actor, request.params.agent_id, request.body ?? {}),
     );

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
+import { MessageListSchema } from "../../core/schemas/messages.js";
+import { ActiveRunsSchema, RunListSchema } from "../../core/schemas/runs.js";
+import { RunStepsSchema } from "../../core/schemas/steps.js";
 import { errorResponses } from "../schemas/common.js";
-import { MessageListQuery } from "../schemas/messages.js";
-import { ActiveRunsQuery, RunListQuery } from "../schemas/runs.js";
-import { RunStepsQuery } from "../schemas/steps.js";
 
 export const RunParams = Type.Object({ run_id: Type.String({ description: "run-<uuid v4>" }) });
 type RunParams = Static<typeof RunParams>;
@@ -14,27 +14,27 @@ const tags = ["runs"];
 /** The Letta-compatible read side of /v1/runs. */
 export function runReadRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: Static<typeof RunListQuery> }>(
+    app.get<{ Querystring: Static<typeof RunListSchema> }>(
       "/v1/runs/",
       {
         schema: {
           tags,
           summary: "List runs",
           description: "Bare JSON array, newest first by default. Page with `after=<last id>` until an empty page.",
-          querystring: RunListQuery,
+          querystring: RunListSchema,
           response: { 200: Type.Array(Type.Ref("Run")), ...errorResponses },
         },
       },
       (request) => ledger.runs.list(request.actor, request.query),
     );
 
-    app.get<{ Querystring: Static<typeof ActiveRunsQuery> }>(
+    app.get<{ Querystring: Static<typeof ActiveRunsSchema> }>(
       "/v1/runs/active",
       {
         schema: {
           tags,
           summary: "List active runs (deprecated in Letta; use ?active=true)",
-          querystring: ActiveRunsQuery,
+          querystring: ActiveRunsSchema,
           response: { 200: Type.Array(Type.Ref("Run")), ...errorResponses },
         },
       },
@@ -47,28 +47,28 @@ export function runReadRoutes(ledger: Ledger) {
       (request) => ledger.runs.get(request.actor, request.params.run_id),
     );
 
-    app.get<{ Params: RunParams; Querystring: Static<typeof MessageListQuery> }>(
+    app.get<{ Params: RunParams; Querystring: Static<typeof MessageListSchema> }>(
       "/v1/runs/:run_id/messages",
       {
         schema: {
           tags,
           summary: "List a run's messages (LettaMessage union), oldest first by default",
           params: RunParams,
-          querystring: MessageListQuery,
+          querystring: MessageListSchema,
           response: { 200: Type.Array(Type.Ref("LettaMessage")), ...errorResponses },
         },
       },
       (request) => ledger.messages.list(request.actor, request.params.run_id, request.query),
     );
 
-    app.get<{ Params: RunParams; Querystring: Static<typeof RunStepsQuery> }>(
+    app.get<{ Params: RunParams; Querystring: Static<typeof RunStepsSchema> }>(
       "/v1/runs/:run_id/steps",
       {
         schema: {
           tags,
           summary: "List a run's steps, newest first by default",
           params: RunParams,
-          querystring: RunStepsQuery,
+          querystring: RunStepsSchema,
           response: { 200: Type.Array(Type.Ref("Step")), ...errorResponses },
         },
       },

@@ -2,11 +2,11 @@ import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import { InvalidArgumentError } from "../../core/errors.js";
 import type { Ledger } from "../../ledger.js";
-import { AgentCancelBody } from "../schemas/agents.js";
+import { AgentCancelSchema } from "../../core/schemas/agents.js";
+import { MessageAppendSchema } from "../../core/schemas/messages.js";
+import { RunCreateSchema, RunUpdateSchema } from "../../core/schemas/runs.js";
+import { StepFinishSchema, StepRecordSchema } from "../../core/schemas/steps.js";
 import { errorResponses } from "../schemas/common.js";
-import { MessageAppendBody } from "../schemas/messages.js";
-import { RunCreateBody, RunUpdateBody } from "../schemas/runs.js";
-import { StepCreateBody, StepFinishBody } from "../schemas/steps.js";
 import { RunParams } from "./run-reads.js";
 
 const StepParams = Type.Object({ run_id: Type.String(), step_id: Type.String() });
@@ -20,7 +20,7 @@ const tags = ["producer"];
 /** The producer side: create runs, move them through the lifecycle, record steps and messages. */
 export function runWriteRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: Static<typeof RunCreateBody>; Headers: Static<typeof IdempotencyHeaders> }>(
+    app.post<{ Body: Static<typeof RunCreateSchema>; Headers: Static<typeof IdempotencyHeaders> }>(
       "/v1/runs",
       {
         schema: {
@@ -28,7 +28,7 @@ export function runWriteRoutes(ledger: Ledger) {
           summary: "Create a run",
           description: "201 with the new run; 200 with the original run when an Idempotency-Key is replayed with the same body.",
           headers: IdempotencyHeaders,
-          body: RunCreateBody,
+          body: RunCreateSchema,
           response: { 200: Type.Ref("Run"), 201: Type.Ref("Run"), ...errorResponses },
         },
       },
@@ -43,14 +43,14 @@ export function runWriteRoutes(ledger: Ledger) {
       },
     );
 
-    app.patch<{ Params: Static<typeof RunParams>; Body: Static<typeof RunUpdateBody> }>(
+    app.patch<{ Params: Static<typeof RunParams>; Body: Static<typeof RunUpdateSchema> }>(
       "/v1/runs/:run_id",
       {
         schema: {
           tags,
           summary: "Update a run (Letta's RunUpdate): status through the lifecycle, metadata merge, timings",
           params: RunParams,
-          body: RunUpdateBody,
+          body: RunUpdateSchema,
           response: { 200: Type.Ref("Run"), ...errorResponses },
         },
       },
@@ -87,49 +87,49 @@ export function runWriteRoutes(ledger: Ledger) {
       (request) => ledger.runs.heartbeat(request.actor, request.params.run_id),
     );
 
-    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof StepCreateBody> }>(
+    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof StepRecordSchema> }>(
       "/v1/runs/:run_id/steps",
       {
         schema: {
           tags,
           summary: "Record a step (one LLM call) of an active run",
           params: RunParams,
-          body: StepCreateBody,
+          body: StepRecordSchema,
           response: { 201: Type.Ref("Step"), ...errorResponses },
         },
       },
       async (request, reply) => reply.code(201).send(await ledger.steps.record(request.actor, request.params.run_id, request.body)),
     );
 
-    app.patch<{ Params: Static<typeof StepParams>; Body: Static<typeof StepFinishBody> }>(
+    app.patch<{ Params: Static<typeof StepParams>; Body: Static<typeof StepFinishSchema> }>(
       "/v1/runs/:run_id/steps/:step_id",
       {
         schema: {
           tags,
           summary: "Finish a pending step with its final status and figures",
           params: StepParams,
-          body: StepFinishBody,
+          body: StepFinishSchema,
           response: { 200: Type.Ref("Step"), ...errorResponses },
         },
       },
       (request) => ledger.steps.finish(request.actor, request.params.run_id, request.params.step_id, request.body),
     );
 
-    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof MessageAppendBody> }>(
+    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof MessageAppendSchema> }>(
       "/v1/runs/:run_id/messages",
       {
         schema: {
           tags,
           summary: "Append LettaMessages to an active run",
           params: RunParams,
-          body: MessageAppendBody,
+          body: MessageAppendSchema,
           response: { 201: Type.Array(Type.Ref("LettaMessage")), ...errorResponses },
         },
       },
       async (request, reply) => reply.code(201).send(await ledger.messages.append(request.actor, request.params.run_id, request.body.messages)),
     );
 
-    app.post<{ Params: Static<typeof AgentParams>; Body: Static<typeof AgentCancelBody> | undefined }>(
+    app.post<{ Params: Static<typeof AgentParams>; Body: Static<typeof AgentCancelSchema> | undefined }>(
       "/v1/agents/:agent_id/messages/cancel",
       {
         schema: {
@@ -137,7 +137,7 @@ export function runWriteRoutes(ledger: Ledger) {
           summary: "Cancel the given runs of an agent, or all of its active runs",
           description: "Returns each run's outcome, `cancelled` or `failed`. 409 when nothing was active.",
           params: AgentParams,
-          body: Type.Union([AgentCancelBody, Type.Null()]),
+          body: Type.Union([AgentCancelSchema, Type.Null()]),
           response: { 200: Type.Record(Type.String(), Type.String()), ...errorResponses },
         },
       },

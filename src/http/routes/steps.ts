@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
+import { FeedbackSetSchema, StepListSchema } from "../../core/schemas/steps.js";
 import { errorResponses } from "../schemas/common.js";
-import { FeedbackBody, StepListQuery } from "../schemas/steps.js";
 
 const StepParams = Type.Object({ step_id: Type.String({ description: "step-<uuid v4>" }) });
 type StepParams = Static<typeof StepParams>;
@@ -11,13 +11,13 @@ const tags = ["steps"];
 /** Letta's /v1/steps routes. */
 export function stepRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: Static<typeof StepListQuery> }>(
+    app.get<{ Querystring: Static<typeof StepListSchema> }>(
       "/v1/steps/",
       {
         schema: {
           tags,
           summary: "List the organization's steps, newest first by default",
-          querystring: StepListQuery,
+          querystring: StepListSchema,
           response: { 200: Type.Array(Type.Ref("Step")), ...errorResponses },
         },
       },
@@ -36,14 +36,14 @@ export function stepRoutes(ledger: Ledger) {
       (request) => ledger.steps.metrics(request.actor, request.params.step_id),
     );
 
-    app.patch<{ Params: StepParams; Body: Static<typeof FeedbackBody> }>(
+    app.patch<{ Params: StepParams; Body: Static<typeof FeedbackSetSchema> }>(
       "/v1/steps/:step_id/feedback",
       {
         schema: {
           tags,
           summary: "Set or clear a step's feedback (and optionally replace its tags)",
           params: StepParams,
-          body: FeedbackBody,
+          body: FeedbackSetSchema,
           response: { 200: Type.Ref("Step"), ...errorResponses },
         },
       },

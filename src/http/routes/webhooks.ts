@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
-import { errorResponses, Nullable } from "../schemas/common.js";
+import { Nullable } from "../../core/schemas/common.js";
+import { errorResponses } from "../schemas/common.js";
 import { RunParams } from "./run-reads.js";
 
 const SecretView = Type.Object({
