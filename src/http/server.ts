@@ -13,7 +13,7 @@ import type { Ledger } from "../ledger.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { endOpenStreams } from "./sse.js";
-import { httpDuration, observeStore } from "../telemetry/metrics.js";
+import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -71,13 +71,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // This server's own registry: what its ledger reports is counted here, and only here.
+  const metrics = new ServerMetrics(() => options.ledger.instance.runsByStatus());
+  const detachMetrics = options.ledger.reportTo(metrics);
+  app.addHook("onClose", async () => detachMetrics());
   app.addHook("onResponse", async (request, reply) => {
-    httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
   });
-  observeStore(options.ledger.store);
   installErrorHandling(app);
   installJsonParser(app);
   app.decorate("routeTable", []);
@@ -121,7 +121,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   const ledger = options.ledger;
-  await app.register(opsRoutes(ledger));
+  await app.register(opsRoutes(ledger, metrics));
   await app.register(runReadRoutes(ledger));
   await app.register(runWriteRoutes(ledger));
   await app.register(stepRoutes(ledger));

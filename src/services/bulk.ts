@@ -1,6 +1,7 @@
 import { InvalidTransitionError } from "../core/errors.js";
 import type { Actor } from "../core/model.js";
 import { ACTIVE_STATUSES, isTerminal } from "../core/run-lifecycle.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { nowIso } from "../core/time.js";
 import { yieldToEventLoop } from "../core/yield.js";
 import { checkQuery } from "../core/input.js";
@@ -33,7 +34,7 @@ const BATCH = 200;
  * transition with its event and webhook. `onProgress` reports how far it got.
  */
 export class BulkService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly telemetry: Telemetry) {}
 
   async cancel(actor: Actor, query: BulkQuery, onProgress?: (done: number, total: number) => void): Promise<BulkResult> {
     requireWriter(actor);
@@ -55,7 +56,14 @@ export class BulkService {
           if (run === undefined || isTerminal(run.status)) continue;
           const now = nowIso();
           try {
-            await transition(tx, run, { organizationId: actor.organization_id, status: "cancelled", stopReason: "cancelled", now, set: { cancel_requested_at: now } });
+            await transition(tx, run, {
+              organizationId: actor.organization_id,
+              status: "cancelled",
+              stopReason: "cancelled",
+              now,
+              set: { cancel_requested_at: now },
+              telemetry: this.telemetry,
+            });
             n++;
           } catch (error) {
             if (!(error instanceof InvalidTransitionError)) throw error;

@@ -30,6 +30,11 @@ export class OrganizationService {
     return this.store.read.organizations.list();
   }
 
+  /** Every organization, oldest first, without an actor (see createTrusted). */
+  async listTrusted(): Promise<Organization[]> {
+    return this.store.read.organizations.list();
+  }
+
   /**
    * Creates an organization without an actor: for embedding runledger as a library (and for
    * tests), where the host application is the authority.

@@ -1,11 +1,13 @@
 import type { Actor } from "../core/model.js";
 import type { TerminalStatus } from "../core/run-lifecycle.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { nowIso } from "../core/time.js";
+import { type RetentionCounts, RetentionSweeper } from "../workers/retention-sweeper.js";
 import { checkInput } from "../core/input.js";
 import { RetentionPolicySchema } from "../core/schemas/admin.js";
 import type { RetentionPolicy } from "../store/repos/retention.js";
 import type { Store } from "../store/store.js";
-import { requireAdmin } from "./access.js";
+import { requireAdmin, requireSuperuser } from "./access.js";
 import { audit } from "./audit.js";
 
 export interface RetentionPolicyInput {
@@ -16,7 +18,7 @@ export interface RetentionPolicyInput {
 
 /** Per-organization retention policies (admin). The retention sweeper applies them. */
 export class RetentionService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly telemetry: Telemetry) {}
 
   /** The organization's policy; by default nothing is deleted except soft-deleted runs after the server's grace period. */
   async get(actor: Actor): Promise<RetentionPolicy> {
@@ -39,5 +41,15 @@ export class RetentionService {
       await audit(tx, actor, "retention_policy.set", { details: { ...policy } });
     });
     return policy;
+  }
+
+  /**
+   * Applies every organization's policy now, as the sweeper does on its interval (superuser
+   * only: it spans organizations). `onProgress` hears the running totals after every batch.
+   */
+  async applyAll(actor: Actor, options: { defaultGraceDays: number }, onProgress?: (counts: RetentionCounts) => void): Promise<RetentionCounts> {
+    requireSuperuser(actor);
+    const sweeper = new RetentionSweeper(this.store, { intervalMs: 60_000, defaultGraceDays: options.defaultGraceDays, telemetry: this.telemetry });
+    return sweeper.sweep(new Date(), onProgress);
   }
 }

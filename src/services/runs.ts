@@ -9,6 +9,7 @@ import {
   type RunStatus,
   type StopReason,
 } from "../core/run-lifecycle.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { nowIso, parseTimestamp, wallClockNs } from "../core/time.js";
 import { checkInput, checkQuery } from "../core/input.js";
 import { RunCreateSchema, RunListSchema, RunUpdateSchema } from "../core/schemas/runs.js";
@@ -55,7 +56,11 @@ export interface RunUpdateInput {
 }
 
 export class RunService {
-  constructor(private readonly store: Store, private readonly guard: AddressGuard = new AddressGuard()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly telemetry: Telemetry,
+    private readonly guard: AddressGuard = new AddressGuard(),
+  ) {}
 
   async create(actor: Actor, input: RunCreateInput): Promise<Run> {
     return (await this.createOrReplay(actor, input)).run;
@@ -190,7 +195,14 @@ export class RunService {
       const now = nowIso();
       if (metadata !== undefined) set.metadata = { ...run.metadata, ...metadata };
       if (target !== undefined && target.status !== run.status) {
-        const moved = await transition(tx, run, { organizationId: actor.organization_id, status: target.status, stopReason: target.stopReason, now, set });
+        const moved = await transition(tx, run, {
+          organizationId: actor.organization_id,
+          status: target.status,
+          stopReason: target.stopReason,
+          now,
+          set,
+          telemetry: this.telemetry,
+        });
         await audit(tx, actor, "run.update", { run_id: runId, details: { status: moved.status, stop_reason: moved.stop_reason } });
         return moved;
       }
@@ -221,7 +233,7 @@ export class RunService {
     requireId("run", runId);
     return this.store.transaction(async (tx) => {
       const before = await tx.runs.getForUpdate(actor.organization_id, runId);
-      const run = await cancelInTransaction(tx, actor, runId);
+      const run = await cancelInTransaction(tx, this.telemetry, actor, runId);
       if (before !== undefined && !isTerminal(before.status)) await audit(tx, actor, "run.cancel", { run_id: runId });
       return run;
     });
@@ -249,7 +261,7 @@ export class RunService {
           outcome[id] = "failed";
           continue;
         }
-        await cancelInTransaction(tx, actor, id);
+        await cancelInTransaction(tx, this.telemetry, actor, id);
         await audit(tx, actor, "run.cancel", { run_id: id, target_id: agentId });
         outcome[id] = "cancelled";
       }
@@ -284,7 +296,7 @@ export class RunService {
     await this.store.transaction(async (tx) => {
       const run = await tx.runs.getForUpdate(actor.organization_id, runId);
       if (run === undefined) throw runNotFound(runId);
-      if (!isTerminal(run.status)) await cancelInTransaction(tx, actor, runId);
+      if (!isTerminal(run.status)) await cancelInTransaction(tx, this.telemetry, actor, runId);
       const now = nowIso();
       await tx.runs.update(actor.organization_id, runId, { deleted_at: now, updated_at: now });
       await audit(tx, actor, "run.soft_delete", { run_id: runId });
@@ -331,7 +343,7 @@ export class RunService {
   }
 }
 
-async function cancelInTransaction(tx: Repos, actor: Actor, runId: string): Promise<Run> {
+async function cancelInTransaction(tx: Repos, telemetry: Telemetry, actor: Actor, runId: string): Promise<Run> {
   const run = await tx.runs.getForUpdate(actor.organization_id, runId);
   if (run === undefined) throw runNotFound(runId);
   if (isTerminal(run.status)) return run;
@@ -342,6 +354,7 @@ async function cancelInTransaction(tx: Repos, actor: Actor, runId: string): Prom
     stopReason: "cancelled",
     now,
     set: { cancel_requested_at: now },
+    telemetry,
   });
 }
 

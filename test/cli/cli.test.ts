@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openLedger } from "../../src/ledger.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { ADMIN_KEY, exited, root, start, tsx, type Started } from "../support/process.js";
+import { storeOf } from "../../src/store/store.js";
 
 const exec = promisify(execFile);
 
@@ -50,7 +51,7 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledg
     rmSync(dir, { recursive: true, force: true });
     if (backend.name === "postgres") {
       const ledger = await openLedger({ url: databaseUrl, listen: false });
-      await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
       await ledger.close();
     }
   });

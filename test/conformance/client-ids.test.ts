@@ -5,6 +5,7 @@
 import { expect, it } from "vitest";
 import { newId } from "../../src/core/ids.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 const conflict = { code: "CONFLICT" };
 
@@ -63,7 +64,7 @@ forEachBackend("client-supplied ids", (world) => {
     const run = await a.run({ status: "running" });
     const step = await ledger.steps.record(a.writer, run.id, {});
     const [message] = await ledger.messages.append(a.writer, run.id, [{ message_type: "user_message", content: "secret" }]);
-    const read = ledger.store.read;
+    const read = storeOf(ledger).read;
     expect(await read.steps.exists(a.orgId, step.id)).toBe(true);
     expect(await read.steps.exists(b.orgId, step.id)).toBe(false);
     expect(await read.messages.existingIds(a.orgId, [message!.id])).toEqual([message!.id]);

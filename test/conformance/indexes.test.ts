@@ -3,6 +3,7 @@ import type { Executor, SqlParam } from "../../src/store/executor.js";
 import { Repos } from "../../src/store/repos.js";
 import type { Store } from "../../src/store/store.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 /**
  * The list queries, and the statistics' reads by rank, must stay index range scans at
@@ -60,7 +61,7 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
 forEachBackend("indexes", (world) => {
   for (const [name, { index, call }] of Object.entries(CASES)) {
     it(`${name}: an index range scan without a sort`, async () => {
-      const store = world().ledger.store;
+      const store = storeOf(world().ledger);
       const { repos, statements } = recorder(store);
       await call(repos);
       const select = statements.at(-1)!;

@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import { ValidationError } from "../../src/core/errors.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 const conversation = [
   { message_type: "user_message", content: "what's the weather?" },
@@ -29,7 +30,7 @@ forEachBackend("messages", (world) => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(await ledger.messages.list(t.reader, run.id)).toEqual(stored);
     expect((await ledger.runs.metrics(t.reader, run.id)).tools_used).toEqual(["get_weather"]);
-    const events = await ledger.store.read.events.list(t.orgId, run.id, 0, 100);
+    const events = await storeOf(ledger).read.events.list(t.orgId, run.id, 0, 100);
     expect(events.filter((e) => e.kind === "message").map((e) => e.seq_id)).toEqual(seqs);
   });
 

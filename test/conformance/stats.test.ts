@@ -3,6 +3,7 @@ import type { Actor } from "../../src/core/model.js";
 import type { Ledger } from "../../src/ledger.js";
 import { BACKENDS } from "../support/backends.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 interface Spec {
   agent: 0 | 1;
@@ -41,9 +42,9 @@ async function seed(ledger: Ledger, actor: Actor, specs: Spec[]): Promise<string
     if (spec.end === "failed") await ledger.runs.update(actor, run.id, { status: "failed", stop_reason: "llm_api_error", total_duration_ns: spec.durationMs * 1e6 });
     if (spec.end === "cancelled") {
       await ledger.runs.cancel(actor, run.id);
-      await ledger.store.driver.run("UPDATE runs SET total_duration_ns = ? WHERE id = ?", [spec.durationMs * 1e6, run.id]);
+      await storeOf(ledger).driver.run("UPDATE runs SET total_duration_ns = ? WHERE id = ?", [spec.durationMs * 1e6, run.id]);
     }
-    await ledger.store.driver.run("UPDATE runs SET created_at = ? WHERE id = ?", [spec.createdAt, run.id]);
+    await storeOf(ledger).driver.run("UPDATE runs SET created_at = ? WHERE id = ?", [spec.createdAt, run.id]);
   }
   return agents;
 }

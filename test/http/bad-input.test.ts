@@ -9,6 +9,7 @@
 import { beforeAll, expect, it } from "vitest";
 import type { Actor } from "../../src/core/model.js";
 import { forEachServer, type HttpTenant, type HttpWorld } from "../support/server.js";
+import { storeOf } from "../../src/store/store.js";
 
 type Schema = { type?: string | string[]; anyOf?: Schema[]; enum?: unknown[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; minimum?: number; maximum?: number };
 type Operation = { parameters?: { name: string; in: string; schema: Schema }[]; requestBody?: { content: { "application/json": { schema: Schema } } } };
@@ -24,8 +25,8 @@ const TABLES = ["organizations", "agents", "runs", "run_metrics", "steps", "mess
 
 async function snapshot(world: HttpWorld): Promise<string> {
   const parts: unknown[] = [];
-  for (const table of TABLES) parts.push(await world.ledger.store.driver.all(`SELECT * FROM ${table} ORDER BY 1, 2`));
-  parts.push(await world.ledger.store.driver.all("SELECT id, revoked_at FROM api_keys ORDER BY id"));
+  for (const table of TABLES) parts.push(await storeOf(world.ledger).driver.all(`SELECT * FROM ${table} ORDER BY 1, 2`));
+  parts.push(await storeOf(world.ledger).driver.all("SELECT id, revoked_at FROM api_keys ORDER BY id"));
   return JSON.stringify(parts);
 }
 

@@ -1,6 +1,6 @@
 import type { RunEvent } from "../../core/model.js";
 import type { RunStatus } from "../../core/run-lifecycle.js";
-import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../events/notice.js";
+import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../core/run-notice.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { json, param, placeholders } from "../sql-values.js";
 
