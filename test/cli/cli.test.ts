@@ -12,7 +12,8 @@ import { storeOf } from "../../src/store/store.js";
 
 const exec = promisify(execFile);
 
-for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledger command [${backend.name}]`, () => {
+// Each command is a new Node process (seconds apiece on a busy machine), and a test runs up to six.
+for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledger command [${backend.name}]`, { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "runledger-cli-"));
   const schema = uniqueSchema();
   const databaseUrl = backend.name === "sqlite" ? `sqlite:${join(dir, "cli.db")}` : `${POSTGRES_URL}?schema=${schema}`;
