@@ -17,8 +17,8 @@ import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { opsRoutes } from "./routes/ops.js";
-import { runReadRoutes } from "./routes/run-reads.js";
-import { runWriteRoutes } from "./routes/run-writes.js";
+import { messageRoutes } from "./routes/messages.js";
+import { runRoutes } from "./routes/runs.js";
 import { stepRoutes } from "./routes/steps.js";
 import { streamRoutes } from "./routes/streams.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -122,9 +122,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const ledger = options.ledger;
   await app.register(opsRoutes(ledger, metrics));
-  await app.register(runReadRoutes(ledger));
-  await app.register(runWriteRoutes(ledger));
+  await app.register(runRoutes(ledger));
   await app.register(stepRoutes(ledger));
+  await app.register(messageRoutes(ledger));
   await app.register(agentRoutes(ledger));
   await app.register(adminRoutes(ledger, auth));
   await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));

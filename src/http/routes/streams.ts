@@ -8,7 +8,7 @@ import { errorResponses } from "../schemas/common.js";
 import { ChunkAppendSchema, OrganizationEventsSchema, RunEventsSchema, RunStreamSchema } from "../../core/schemas/streams.js";
 import { StoredEvent } from "../schemas/streams.js";
 import { formatSseEvent, openSse, type SseStream } from "../sse.js";
-import { RunParams } from "./run-reads.js";
+import { RunParams } from "../schemas/params.js";
 
 export interface StreamOptions {
   /** Keep-alive period of open streams. */

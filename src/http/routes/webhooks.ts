@@ -3,7 +3,7 @@ import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
 import { Nullable } from "../../core/schemas/common.js";
 import { errorResponses } from "../schemas/common.js";
-import { RunParams } from "./run-reads.js";
+import { RunParams } from "../schemas/params.js";
 
 const SecretView = Type.Object({
   secret: Type.String({ description: "whsec_… — verify webhook-signature with it (Standard Webhooks)" }),
