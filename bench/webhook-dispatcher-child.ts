@@ -7,7 +7,7 @@
  */
 import { openLedger } from "../src/ledger.js";
 import { AddressGuard } from "../src/webhooks/address-guard.js";
-import { WebhookDispatcher } from "../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../src/webhooks/dispatcher.js";
 import { storeOf } from "../src/store/store.js";
 
 const [url, concurrency] = process.argv.slice(2);

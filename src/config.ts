@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { parseDuration, parseDurationList } from "./core/duration.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./webhooks/retry-policy.js";
-import { DEFAULT_WEBHOOK_CONCURRENCY } from "./workers/webhook-dispatcher.js";
+import { DEFAULT_WEBHOOK_CONCURRENCY } from "./webhooks/dispatcher.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
 

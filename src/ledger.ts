@@ -20,7 +20,7 @@ import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
 import { RunStatsService } from "./services/stats.js";
-import { WebhookService } from "./services/webhooks.js";
+import { WebhookService } from "./webhooks/service.js";
 import { AddressGuard } from "./webhooks/address-guard.js";
 import { bindStore, openStore } from "./store/store.js";
 import { type BackgroundOptions, BackgroundWorkers } from "./workers/background.js";

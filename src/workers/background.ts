@@ -8,7 +8,7 @@ import type { Store } from "../store/store.js";
 import type { AddressGuard } from "../webhooks/address-guard.js";
 import { LivenessReaper, type LivenessReaperOptions } from "./reaper.js";
 import { RetentionSweeper, type RetentionOptions } from "./retention-sweeper.js";
-import { type DispatcherOptions, WebhookDispatcher } from "./webhook-dispatcher.js";
+import { type DispatcherOptions, WebhookDispatcher } from "../webhooks/dispatcher.js";
 
 export interface BackgroundOptions {
   reaper: Omit<LivenessReaperOptions, "telemetry">;

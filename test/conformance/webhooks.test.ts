@@ -2,7 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { AddressGuard } from "../../src/webhooks/address-guard.js";
 import { send } from "../../src/webhooks/sender.js";
-import { WebhookDispatcher } from "../../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../../src/webhooks/dispatcher.js";
 import { forEachBackend, type Tenant, type World } from "../support/fixtures.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { waitFor } from "../support/wait.js";

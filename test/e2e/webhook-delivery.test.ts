@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openLedger } from "../../src/ledger.js";
 import { AddressGuard } from "../../src/webhooks/address-guard.js";
-import { WebhookDispatcher } from "../../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../../src/webhooks/dispatcher.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { ADMIN_KEY, exited, start } from "../support/process.js";
 import { startReceiver } from "../support/receiver.js";

@@ -16,11 +16,11 @@
 import type { EventBus } from "../events/bus.js";
 import type { Store } from "../store/store.js";
 import type { WebhookDelivery } from "../store/repos/webhooks.js";
-import type { AddressGuard } from "../webhooks/address-guard.js";
-import { nextStep } from "../webhooks/retry-policy.js";
-import { send } from "../webhooks/sender.js";
-import { signatureHeader } from "../webhooks/signing.js";
-import { liveSecrets } from "../services/webhooks.js";
+import type { AddressGuard } from "./address-guard.js";
+import { nextStep } from "./retry-policy.js";
+import { send } from "./sender.js";
+import { signatureHeader } from "./signing.js";
+import { liveSecrets } from "./service.js";
 import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
 
 export const DEFAULT_WEBHOOK_CONCURRENCY = 16;
