@@ -2,7 +2,6 @@ import { InvalidTransitionError } from "../core/errors.js";
 import type { Actor } from "../core/model.js";
 import { ACTIVE_STATUSES, isTerminal } from "../core/run-lifecycle.js";
 import type { Telemetry } from "../core/telemetry.js";
-import { nowIso } from "../core/time.js";
 import { yieldToEventLoop } from "../core/yield.js";
 import { checkQuery } from "../core/input.js";
 import { BulkSchema } from "../core/schemas/runs.js";
@@ -11,7 +10,7 @@ import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { audit } from "./audit.js";
 import { parseRunFilter, type RunListQuery } from "./run-filters.js";
-import { transition } from "./run-transitions.js";
+import { cancelTransition } from "./run-transitions.js";
 
 export type BulkQuery = Omit<RunListQuery, "before" | "after" | "limit" | "order" | "order_by" | "ascending" | "duration_percentile"> & {
   dry_run?: boolean | null;
@@ -54,16 +53,8 @@ export class BulkService {
         for (const candidate of batch) {
           const run = await tx.runs.getForUpdate(actor.organization_id, candidate.id);
           if (run === undefined || isTerminal(run.status)) continue;
-          const now = nowIso();
           try {
-            await transition(tx, run, {
-              organizationId: actor.organization_id,
-              status: "cancelled",
-              stopReason: "cancelled",
-              now,
-              set: { cancel_requested_at: now },
-              telemetry: this.telemetry,
-            });
+            await cancelTransition(tx, run, actor.organization_id, this.telemetry);
             n++;
           } catch (error) {
             if (!(error instanceof InvalidTransitionError)) throw error;

@@ -9,7 +9,7 @@ import { InvalidTransitionError } from "../core/errors.js";
 import type { Run } from "../core/model.js";
 import type { Telemetry } from "../core/telemetry.js";
 import { canTransition, isTerminal, type RunStatus, type StopReason, TRANSITIONS } from "../core/run-lifecycle.js";
-import { durationNs } from "../core/time.js";
+import { durationNs, nowIso } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
 import { enqueueRunWebhook } from "../webhooks/outbox.js";
@@ -71,4 +71,10 @@ export async function transition(tx: Repos, run: Run, request: TransitionRequest
   await tx.events.insertMany(request.organizationId, [statusEvent(after, updated.lastSeqId)]);
   request.telemetry.runTransition(after.status);
   return after;
+}
+
+/** Cancels an active run at once (stop reason cancelled), noting when the cancel was asked for. */
+export function cancelTransition(tx: Repos, run: Run, organizationId: string, telemetry: Telemetry): Promise<Run> {
+  const now = nowIso();
+  return transition(tx, run, { organizationId, status: "cancelled", stopReason: "cancelled", now, set: { cancel_requested_at: now }, telemetry });
 }

@@ -22,7 +22,7 @@ import { requireWriter } from "./access.js";
 import { audit } from "./audit.js";
 import { resolvePage } from "./paging.js";
 import { effectiveOrder, parseRunListQuery, type RunListQuery } from "./run-filters.js";
-import { transition, transitionRejected } from "./run-transitions.js";
+import { cancelTransition, transition, transitionRejected } from "./run-transitions.js";
 
 export interface RunCreateInput {
   agent_id: string;
@@ -347,15 +347,7 @@ async function cancelInTransaction(tx: Repos, telemetry: Telemetry, actor: Actor
   const run = await tx.runs.getForUpdate(actor.organization_id, runId);
   if (run === undefined) throw runNotFound(runId);
   if (isTerminal(run.status)) return run;
-  const now = nowIso();
-  return transition(tx, run, {
-    organizationId: actor.organization_id,
-    status: "cancelled",
-    stopReason: "cancelled",
-    now,
-    set: { cancel_requested_at: now },
-    telemetry,
-  });
+  return cancelTransition(tx, run, actor.organization_id, telemetry);
 }
 
 async function replay(tx: Repos, actor: Actor, key: string, requestHash: string | null): Promise<{ run: Run; created: boolean }> {

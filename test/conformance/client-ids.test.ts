@@ -9,6 +9,13 @@ import { storeOf } from "../../src/store/store.js";
 
 const conflict = { code: "CONFLICT" };
 
+/** Sends the same write to every run at once: exactly one may land, every other caller must get 409. */
+async function expectOneWinner(runs: readonly { id: string }[], write: (runId: string) => Promise<unknown>): Promise<void> {
+  const outcomes = await Promise.allSettled(runs.map((run) => write(run.id)));
+  expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+  for (const o of outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected")) expect(o.reason).toMatchObject(conflict);
+}
+
 forEachBackend("client-supplied ids", (world) => {
   it("one id recorded on several runs at once: exactly one step lands, every other caller gets 409", async () => {
     const t = await world().tenant();
@@ -16,9 +23,7 @@ forEachBackend("client-supplied ids", (world) => {
     const runs = await Promise.all(Array.from({ length: 4 }, () => t.run({ status: "running" })));
     for (let round = 0; round < 5; round++) {
       const id = newId("step");
-      const outcomes = await Promise.allSettled(runs.map((run) => ledger.steps.record(t.writer, run.id, { id, prompt_tokens: 1 })));
-      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
-      for (const o of outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected")) expect(o.reason).toMatchObject(conflict);
+      await expectOneWinner(runs, (runId) => ledger.steps.record(t.writer, runId, { id, prompt_tokens: 1 }));
     }
     const usage = await Promise.all(runs.map((run) => ledger.runs.usage(t.reader, run.id)));
     expect(usage.reduce((sum, u) => sum + u.step_count, 0)).toBe(5);
@@ -30,11 +35,8 @@ forEachBackend("client-supplied ids", (world) => {
     const runs = await Promise.all(Array.from({ length: 4 }, () => t.run({ status: "running" })));
     for (let round = 0; round < 5; round++) {
       const id = newId("message");
-      const outcomes = await Promise.allSettled(
-        runs.map((run) => ledger.messages.append(t.writer, run.id, [{ message_type: "user_message", content: "hi" }, { id, message_type: "user_message", content: "again" }])),
-      );
-      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
-      for (const o of outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected")) expect(o.reason).toMatchObject(conflict);
+      const batch = [{ message_type: "user_message", content: "hi" }, { id, message_type: "user_message", content: "again" }];
+      await expectOneWinner(runs, (runId) => ledger.messages.append(t.writer, runId, batch));
     }
     // A refused batch is refused whole: only the five winning batches are stored.
     const stored = await Promise.all(runs.map((run) => ledger.messages.list(t.reader, run.id)));
