@@ -1,5 +1,6 @@
 import type { Actor, StatsBucket, StatsGroupBy } from "../core/model.js";
 import { checkQuery } from "../core/input.js";
+import { RUN_STATUSES } from "../core/run-lifecycle.js";
 import { RunStatsSchema } from "../core/schemas/runs.js";
 import type { StatsRow } from "../store/repos/run-stats.js";
 import type { Store } from "../store/store.js";
@@ -92,7 +93,7 @@ function emptyStats(): RunStats {
   const none: Distribution = { avg: null, p50: null, p95: null, p99: null, max: null };
   return {
     runs: 0,
-    by_status: { created: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+    by_status: Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])),
     error_rate: 0,
     duration_ns: none,
     ttft_ns: none,
