@@ -23,6 +23,7 @@ import type { Actor } from "../src/core/model.js";
 import { durationNs, nowIso, wallClockNs } from "../src/core/time.js";
 import { openLedger, type Ledger } from "../src/ledger.js";
 import { fmt, hasFlag, markdownTable, msSince, runWorkers } from "./stats.js";
+import { storeOf } from "../src/store/store.js";
 
 type Backend = "sqlite" | "postgres";
 
@@ -242,7 +243,7 @@ async function freshDatabase(backend: Backend, workers: number) {
   return {
     ledger, actor, agentIds, file, schema,
     async dispose() {
-      if (dir === undefined) await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      if (dir === undefined) await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
       await ledger.close();
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
@@ -303,9 +304,9 @@ async function compare(backend: Backend, concurrency: number): Promise<Compariso
 
 /** Rows per table, for every table of the database. */
 async function tableCounts(ledger: Ledger): Promise<Record<string, number>> {
-  const driver = ledger.store.driver;
+  const driver = storeOf(ledger).driver;
   const tables = await driver.all<{ name: string }>(
-    ledger.store.dialect === "sqlite"
+    storeOf(ledger).dialect === "sqlite"
       ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
       : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()",
   );
@@ -323,7 +324,7 @@ async function checkRows(ledger: Ledger, floor: Ledger, n: number): Promise<void
   for (const [table, count] of Object.entries(ledgerRows)) {
     if (count !== floorRows[table]) throw new Error(`${table}: the ledger wrote ${count} rows, the floor ${floorRows[table]}`);
   }
-  const done = await ledger.store.driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 10");
+  const done = await storeOf(ledger).driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 10");
   if (Number(done!.n) !== n || ledgerRows.run_events !== 10 * n) throw new Error(`expected ${n} completed runs with 10 events each`);
 }
 

@@ -11,7 +11,7 @@
  * policy with ledger.retention.set(admin, {terminal_days: 30}); start one writer loop
  * (runs.create → running → steps.record → completed, each call timed); after a 1 s
  * warm-up record the writer for BEFORE_MS; then run
- * `new RetentionSweeper(ledger.store, {intervalMs: 60000, defaultGraceDays: 7}).sweep()`
+ * `new RetentionSweeper(storeOf(ledger), {intervalMs: 60000, defaultGraceDays: 7}).sweep()`
  * (default batch of 500) and record the writer while it runs; stop the writer and check
  * that nothing is orphaned (steps, run_events, run_metrics, messages, webhook_deliveries
  * whose run is gone, counted with NOT IN), no expired run is left and every kept run and
@@ -30,6 +30,7 @@ import type { Store } from "../src/store/store.js";
 import { RetentionSweeper } from "../src/workers/retention-sweeper.js";
 import { generateRuns, insertRunsPostgres, insertRunsSqlite, scratchPostgres, toDollar } from "./ops-data.js";
 import { fmt, hasFlag, markdownTable, msSince, percentile } from "./stats.js";
+import { storeOf } from "../src/store/store.js";
 
 type Backend = "sqlite" | "postgres";
 /**
@@ -266,12 +267,12 @@ async function bench(backend: Backend, variant: Variant): Promise<Result> {
 
     const store =
       variant === "shipped"
-        ? ledger.store
-        : (Object.create(ledger.store, {
+        ? storeOf(ledger)
+        : (Object.create(storeOf(ledger), {
             transaction: {
               value: async (fn: Parameters<Store["transaction"]>[0]) => {
                 await new Promise<void>((resolve) => setImmediate(resolve));
-                return ledger.store.transaction(fn);
+                return storeOf(ledger).transaction(fn);
               },
             },
           }) as Store);

@@ -38,6 +38,7 @@ import type { RunStatsQuery, RunStatsReport } from "../src/services/stats.js";
 import { SQLITE_MIGRATIONS } from "../src/store/sqlite/migrations.js";
 import { generateRuns, insertRunsPostgres, insertRunsSqlite, scratchPostgres, toDollar } from "./ops-data.js";
 import { fmt, hasFlag, markdownTable, msSince } from "./stats.js";
+import { storeOf } from "../src/store/store.js";
 
 type Backend = "sqlite" | "postgres";
 
@@ -273,7 +274,7 @@ interface Captured {
 function instrument(ledger: Ledger): { calls: Captured[] } {
   const sink = { calls: [] as Captured[] };
   type Call = (sql: string, params?: unknown[]) => Promise<unknown>;
-  const driver = ledger.store.driver as unknown as { all: Call; get: Call };
+  const driver = storeOf(ledger).driver as unknown as { all: Call; get: Call };
   for (const method of ["all", "get"] as const) {
     const original = driver[method].bind(driver);
     driver[method] = async (sql, params) => {

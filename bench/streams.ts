@@ -49,6 +49,7 @@ import { CpuWindow, forkHelper, onExit, ROOT, rssKiB, runMain, sleep, startServe
 import { gcAndHeapUsage, inspectorUrl } from "./inspect-heap.js";
 import { clock, type PoolReport, SubscriberPool, type WorkerCommand } from "./sse-subscribers.js";
 import { fmt, hasFlag, markdownTable, summarize } from "./stats.js";
+import { storeOf } from "../src/store/store.js";
 
 const QUICK = hasFlag("--quick");
 const PROFILE = hasFlag("--profile");
@@ -583,7 +584,7 @@ async function postgres(): Promise<CancelResult[]> {
     if (a) reportOutput("server A", a);
     if (b) reportOutput("server B", b);
     const ledger = await openLedger({ url, listen: false, migrate: false });
-    await ledger.store.driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await storeOf(ledger).driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await ledger.close();
   }
 }

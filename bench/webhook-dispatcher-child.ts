@@ -7,11 +7,12 @@
  */
 import { openLedger } from "../src/ledger.js";
 import { AddressGuard } from "../src/webhooks/address-guard.js";
-import { WebhookDispatcher } from "../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../src/webhooks/dispatcher.js";
+import { storeOf } from "../src/store/store.js";
 
 const [url, concurrency] = process.argv.slice(2);
 const ledger = await openLedger({ url: url!, webhookAllowlist: ["127.0.0.1"], migrate: false });
-const dispatcher = new WebhookDispatcher(ledger.store, ledger.bus, {
+const dispatcher = new WebhookDispatcher(storeOf(ledger), ledger.bus, {
   guard: new AddressGuard(["127.0.0.1"]),
   retryScheduleMs: [200, 500, 1_000],
   timeoutMs: 5_000,

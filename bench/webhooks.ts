@@ -42,15 +42,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Actor } from "../src/core/model.js";
 import { openLedger, type Ledger } from "../src/ledger.js";
-import { liveSecrets } from "../src/services/webhooks.js";
+import { liveSecrets } from "../src/webhooks/service.js";
 import { AddressGuard } from "../src/webhooks/address-guard.js";
 import { send } from "../src/webhooks/sender.js";
 import { WebhookRepo } from "../src/store/repos/webhooks.js";
-import { WebhookDispatcher } from "../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../src/webhooks/dispatcher.js";
 import { summarizeProfile } from "./cpuprofile-summary.js";
 import { execFileSync } from "node:child_process";
 import { CpuWindow, cpuSeconds, forkHelper, onExit, ROOT, runMain, sleep, stopProcess, watchdog } from "./proc.js";
 import { fmt, hasFlag, markdownTable, runWorkers, summarize } from "./stats.js";
+import { storeOf } from "../src/store/store.js";
 
 const QUICK = hasFlag("--quick");
 const PROFILE = hasFlag("--profile");
@@ -167,7 +168,7 @@ async function freshDb(backend: Backend, ledgers = 1, poolSize?: number): Promis
   } else {
     const schema = `bench_${randomBytes(5).toString("hex")}`;
     url = `${PG_URL}?schema=${schema}`;
-    cleanup = async (first) => void (await first.store.driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    cleanup = async (first) => void (await storeOf(first).driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
   }
   const opened: Ledger[] = [];
   for (let i = 0; i < ledgers; i++) opened.push(await openLedger({ url, webhookAllowlist: ["127.0.0.1"], poolSize }));
@@ -176,7 +177,7 @@ async function freshDb(backend: Backend, ledgers = 1, poolSize?: number): Promis
   const actor: Actor = { organization_id: org.id, role: "write" };
   const agent = await first.agents.create(actor, { name: "webhooks bench" });
   // The organization's signing secret exists before the first attempt, as it would in use.
-  await first.store.transaction((tx) => liveSecrets(tx, org.id));
+  await storeOf(first).transaction((tx) => liveSecrets(tx, org.id));
   return {
     url,
     ledgers: opened,
@@ -190,7 +191,7 @@ async function freshDb(backend: Backend, ledgers = 1, poolSize?: number): Promis
 }
 
 function dispatcherFor(ledger: Ledger, concurrency: number, errors: unknown[]): WebhookDispatcher {
-  return new WebhookDispatcher(ledger.store, ledger.bus, {
+  return new WebhookDispatcher(storeOf(ledger), ledger.bus, {
     guard: GUARD,
     retryScheduleMs: RETRIES,
     timeoutMs: 5_000,
@@ -234,7 +235,7 @@ interface Outcome {
 }
 
 async function countAttempts(db: Db): Promise<number> {
-  const row = await db.ledgers[0]!.store.driver.get<{ n: number | string }>("SELECT count(*) AS n FROM webhook_attempts");
+  const row = await storeOf(db.ledgers[0]!).driver.get<{ n: number | string }>("SELECT count(*) AS n FROM webhook_attempts");
   return Number(row?.n ?? 0);
 }
 
@@ -477,7 +478,7 @@ async function parts(backend: Backend): Promise<Part[]> {
       );
       agent.destroy();
     }
-    const store = db.ledgers[0]!.store;
+    const store = storeOf(db.ledgers[0]!);
     const org = db.actor.organization_id;
     out.push(await timeOps("secret lookup as done per attempt (liveSecrets in a transaction)", backend, () => store.transaction((tx) => liveSecrets(tx, org))));
     out.push(await timeOps("the same SELECT without a transaction (comparison)", backend, () => store.read.webhooks.getSecrets(org)));

@@ -2,9 +2,10 @@
  * Server settings, from the environment and command-line flags (flags win). Every setting
  * is documented in the README's configuration table.
  */
+import { parseArgs } from "node:util";
 import { parseDuration, parseDurationList } from "./core/duration.js";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "./webhooks/retry-policy.js";
-import { DEFAULT_WEBHOOK_CONCURRENCY } from "./workers/webhook-dispatcher.js";
+import { DEFAULT_WEBHOOK_CONCURRENCY } from "./webhooks/dispatcher.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
 
@@ -36,12 +37,21 @@ export interface ServerConfig {
 
 export class ConfigError extends Error {}
 
-const FLAGS: Record<string, keyof ServerConfig> = {
-  "--host": "host",
-  "--port": "port",
-  "--database-url": "databaseUrl",
-  "--log-level": "logLevel",
-};
+const FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "database-url": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+/** `serve`'s flags, parsed by `util.parseArgs` (strict: an unknown flag or a missing value is refused). */
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; options: ${Object.keys(FLAGS).map((f) => `--${f}`).join(", ")}`);
+  }
+}
 
 function integer(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
@@ -71,21 +81,13 @@ function seconds(name: string, value: string): number {
 }
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const raw: Record<string, string | undefined> = {
-    host: env.HOST,
-    port: env.PORT,
-    databaseUrl: env.DATABASE_URL,
-    logLevel: env.LOG_LEVEL,
+  const flags = parseFlags(argv);
+  const raw = {
+    host: flags.host ?? env.HOST,
+    port: flags.port ?? env.PORT,
+    databaseUrl: flags["database-url"] ?? env.DATABASE_URL,
+    logLevel: flags["log-level"] ?? env.LOG_LEVEL,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const key = FLAGS[flag];
-    if (key === undefined) throw new ConfigError(`unknown option '${arg}'; options: ${Object.keys(FLAGS).join(", ")}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    raw[key] = value;
-  }
   const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
   const logLevel = raw.logLevel ?? "info";
   if (!levels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(", ")}`);

@@ -5,10 +5,12 @@
  *   const ledger = await openLedger({ url: "sqlite:./data/runledger.db" });
  *   const run = await ledger.runs.create(actor, { agent_id });
  */
+import { TelemetryHub, type Telemetry } from "./core/telemetry.js";
 import { EventBus } from "./events/bus.js";
 import { PostgresListener } from "./events/postgres-listener.js";
 import { AgentService } from "./services/agents.js";
 import { AuditService } from "./services/audit.js";
+import { InstanceService } from "./services/instance.js";
 import { BulkService } from "./services/bulk.js";
 import { ApiKeyService } from "./services/api-keys.js";
 import { MessageService } from "./services/messages.js";
@@ -18,9 +20,10 @@ import { RunFeedService } from "./services/run-feeds.js";
 import { RunService } from "./services/runs.js";
 import { StepService } from "./services/steps.js";
 import { RunStatsService } from "./services/stats.js";
-import { WebhookService } from "./services/webhooks.js";
+import { WebhookService } from "./webhooks/service.js";
 import { AddressGuard } from "./webhooks/address-guard.js";
-import { openStore, type Store } from "./store/store.js";
+import { bindStore, openStore } from "./store/store.js";
+import { type BackgroundOptions, BackgroundWorkers } from "./workers/background.js";
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/runledger.db";
 
@@ -46,7 +49,6 @@ export interface LedgerOptions {
 }
 
 export interface Ledger {
-  readonly store: Store;
   readonly organizations: OrganizationService;
   readonly apiKeys: ApiKeyService;
   readonly agents: AgentService;
@@ -59,12 +61,16 @@ export interface Ledger {
   readonly bulk: BulkService;
   readonly audit: AuditService;
   readonly retention: RetentionService;
-  /** The SSRF guard for callback URLs, shared with the webhook dispatcher. */
-  readonly guard: AddressGuard;
+  /** The installation as its operator sees it: readiness, stored runs by status. */
+  readonly instance: InstanceService;
   /** Notices of new run events, for live followers in this process. */
   readonly bus: EventBus;
   /** On PostgreSQL, the connection that hears other processes' writes. */
   readonly listener: PostgresListener | undefined;
+  /** Passes what the ledger reports (transitions, webhook attempts, …) to `sink` until the returned function is called. */
+  reportTo(sink: Telemetry): () => void;
+  /** The background workers over this ledger's database (reaper, webhook dispatcher, retention sweeper), not yet started. */
+  workers(options: BackgroundOptions): BackgroundWorkers;
   close(): Promise<void>;
 }
 
@@ -91,26 +97,30 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     // One process owns the database (or nobody listens): announce commits directly.
     store.onCommit = (notices) => bus.publish(notices);
   }
-  return {
-    store,
+  const telemetry = new TelemetryHub();
+  const ledger: Ledger = {
     bus,
     listener,
     feeds: new RunFeedService(store, bus),
     webhooks: new WebhookService(store),
     stats: new RunStatsService(store),
-    bulk: new BulkService(store),
+    bulk: new BulkService(store, telemetry),
     audit: new AuditService(store),
-    retention: new RetentionService(store),
-    guard,
+    retention: new RetentionService(store, telemetry),
+    instance: new InstanceService(store),
     organizations: new OrganizationService(store),
     apiKeys: new ApiKeyService(store),
     agents: new AgentService(store),
-    runs: new RunService(store, guard),
+    runs: new RunService(store, telemetry, guard),
     steps: new StepService(store),
     messages: new MessageService(store),
+    reportTo: (sink) => telemetry.attach(sink),
+    workers: (workerOptions) => new BackgroundWorkers(store, bus, guard, telemetry, workerOptions),
     async close() {
       await listener?.stop();
       await store.close();
     },
   };
+  bindStore(ledger, store);
+  return ledger;
 }

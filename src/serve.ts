@@ -6,10 +6,6 @@ import type { FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.js";
 import { buildServer } from "./http/server.js";
 import { openLedger } from "./ledger.js";
-import { reaperActions } from "./telemetry/metrics.js";
-import { LivenessReaper } from "./workers/reaper.js";
-import { RetentionSweeper } from "./workers/retention-sweeper.js";
-import { WebhookDispatcher } from "./workers/webhook-dispatcher.js";
 
 export async function serve(config: ServerConfig): Promise<FastifyInstance> {
   const ledger = await openLedger({
@@ -27,39 +23,33 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
       process.stdout.write(`\nrunledger admin API key (shown once, store it now):\n\n  ${boot.key.key}\n\n`);
     }
   }
-  const reaper = new LivenessReaper(ledger.store, {
-    intervalMs: config.reaper.intervalMs,
-    defaults: config.reaper.defaults,
-    onError: (error) => app.log.error({ err: error }, "liveness sweep failed"),
-    onReaped: (run, reason) => {
-      reaperActions.inc({ reason });
-      app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run");
+  const workers = ledger.workers({
+    reaper: {
+      intervalMs: config.reaper.intervalMs,
+      defaults: config.reaper.defaults,
+      onError: (error) => app.log.error({ err: error }, "liveness sweep failed"),
+      onReaped: (run, reason) => app.log.info({ run_id: run.id, agent_id: run.agent_id, reason }, "reaped a run"),
+    },
+    webhooks: {
+      retryScheduleMs: config.webhooks.retryScheduleMs,
+      timeoutMs: config.webhooks.timeoutMs,
+      concurrency: config.webhooks.concurrency,
+      onError: (error) => app.log.error({ err: error }, "webhook dispatch failed"),
+      onAttempt: (delivery, outcome, statusCode) =>
+        app.log.info({ delivery_id: delivery.id, run_id: delivery.run_id, outcome, status_code: statusCode }, "webhook attempt"),
+    },
+    retention: {
+      intervalMs: config.retention.intervalMs,
+      defaultGraceDays: config.retention.defaultGraceDays,
+      onError: (error) => app.log.error({ err: error }, "retention sweep failed"),
     },
   });
-  const dispatcher = new WebhookDispatcher(ledger.store, ledger.bus, {
-    guard: ledger.guard,
-    retryScheduleMs: config.webhooks.retryScheduleMs,
-    timeoutMs: config.webhooks.timeoutMs,
-    concurrency: config.webhooks.concurrency,
-    onError: (error) => app.log.error({ err: error }, "webhook dispatch failed"),
-    onAttempt: (delivery, outcome, statusCode) =>
-      app.log.info({ delivery_id: delivery.id, run_id: delivery.run_id, outcome, status_code: statusCode }, "webhook attempt"),
-  });
-  const retention = new RetentionSweeper(ledger.store, {
-    intervalMs: config.retention.intervalMs,
-    defaultGraceDays: config.retention.defaultGraceDays,
-    onError: (error) => app.log.error({ err: error }, "retention sweep failed"),
-  });
   app.addHook("onClose", async () => {
-    await retention.stop();
-    await dispatcher.stop();
-    await reaper.stop();
+    await workers.stop();
     await ledger.close();
   });
   await app.listen({ host: config.host, port: config.port });
-  reaper.start();
-  dispatcher.start();
-  retention.start();
+  workers.start();
 
   let stopping = false;
   const stop = (signal: string) => {

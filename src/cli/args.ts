@@ -1,57 +1,77 @@
-/** Command-line words and `--flag value` / `--flag=value` / `--switch` options. */
+/**
+ * The command line, parsed by Node's `util.parseArgs` in strict mode: words, `--option value`
+ * or `--option=value`, and switches. Every option any command takes is declared here; each
+ * command then reads its own and refuses the rest, so a typo never passes silently.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 export class UsageError extends Error {}
 
-export interface Parsed {
-  words: string[];
-  options: Map<string, string[]>;
-}
+const text = { type: "string" } as const;
+const repeated = { type: "string", multiple: true } as const;
+const OPTIONS = {
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  help: { type: "boolean" },
+  status: repeated,
+  tag: repeated,
+  after: text,
+  "agent-id": text,
+  "api-key": text,
+  bucket: text,
+  "conversation-id": text,
+  "created-after": text,
+  "created-before": text,
+  "database-url": text,
+  "group-by": text,
+  limit: text,
+  name: text,
+  "older-than": text,
+  order: text,
+  org: text,
+  "project-id": text,
+  role: text,
+  "stop-reason": text,
+  url: text,
+} as const satisfies NonNullable<ParseArgsConfig["options"]>;
 
-export function parseArgs(argv: readonly string[], switches: readonly string[]): Parsed {
-  const words: string[] = [];
-  const options = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith("--")) {
-      words.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    let value: string;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else if (switches.includes(name)) value = "true";
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`--${name} needs a value`);
-      value = next;
-      i++;
-    }
-    options.set(name, [...(options.get(name) ?? []), value]);
+type Values = Partial<Record<string, string | boolean | string[]>>;
+
+/** Parses with `util.parseArgs` (strict); its refusals become UsageErrors (exit code 2). */
+function strictArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: readonly string[], options: T, allowPositionals: boolean) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  return { words, options };
 }
 
 export class Options {
   private readonly used = new Set<string>();
-  constructor(private readonly parsed: Parsed) {}
+  private readonly values: Values;
+  readonly words: string[];
 
-  get words(): string[] {
-    return this.parsed.words;
+  constructor(argv: readonly string[]) {
+    const parsed = strictArgs(argv, OPTIONS, true);
+    this.values = parsed.values as Values;
+    this.words = parsed.positionals;
   }
 
   string(name: string): string | undefined {
     this.used.add(name);
-    return this.parsed.options.get(name)?.at(-1);
+    const value = this.values[name];
+    return typeof value === "string" ? value : undefined;
   }
 
   all(name: string): string[] | undefined {
     this.used.add(name);
-    return this.parsed.options.get(name);
+    const value = this.values[name];
+    return Array.isArray(value) ? value : undefined;
   }
 
   flag(name: string): boolean {
     this.used.add(name);
-    return this.parsed.options.get(name)?.at(-1) === "true";
+    return this.values[name] === true;
   }
 
   integer(name: string): number | undefined {
@@ -62,9 +82,9 @@ export class Options {
     return n;
   }
 
-  /** Fails on options the command did not read: a typo never passes silently. */
+  /** Fails on options the command did not read. */
   rejectUnknown(command: string): void {
-    const unknown = [...this.parsed.options.keys()].filter((k) => !this.used.has(k));
+    const unknown = Object.keys(this.values).filter((k) => this.values[k] !== undefined && !this.used.has(k));
     if (unknown.length > 0) throw new UsageError(`${command} does not take ${unknown.map((k) => `--${k}`).join(", ")}; see 'runledger help'`);
   }
 }

@@ -2,7 +2,6 @@
 import type { Actor } from "../core/model.js";
 import { parseDuration } from "../core/duration.js";
 import { DEFAULT_DATABASE_URL, openLedger, type Ledger } from "../ledger.js";
-import { RetentionSweeper } from "../workers/retention-sweeper.js";
 import { Options, UsageError } from "./args.js";
 import { printJson, printTable, progress } from "./output.js";
 import { clientFrom, required } from "./remote.js";
@@ -23,7 +22,7 @@ async function withLedger<T>(url: string, fn: (ledger: Ledger) => Promise<T>): P
 /** Direct database access is the installation's own authority: it acts as the superuser of the default organization. */
 async function superuser(ledger: Ledger): Promise<Actor> {
   const boot = await ledger.apiKeys.bootstrap();
-  const orgs = await ledger.store.read.organizations.list();
+  const orgs = await ledger.organizations.listTrusted();
   if (boot !== undefined) process.stderr.write(`initialized an empty database; its superuser key: ${boot.key.key}\n`);
   return { organization_id: orgs[0]!.id, role: "admin", superuser: true };
 }
@@ -98,8 +97,9 @@ export async function purgeCommand(options: Options): Promise<void> {
   await withLedger(url, async (ledger) => {
     if (olderThan === undefined) {
       if (statuses !== undefined || dryRun) throw new UsageError("--status and --dry-run go with --older-than");
-      const sweeper = new RetentionSweeper(ledger.store, { intervalMs: 60_000, defaultGraceDays: 7 });
-      const counts = await sweeper.sweep(new Date(), (c) => process.stderr.write(`purged ${c.expired + c.purged} runs so far\n`));
+      const counts = await ledger.retention.applyAll(await superuser(ledger), { defaultGraceDays: 7 }, (c) =>
+        process.stderr.write(`purged ${c.expired + c.purged} runs so far\n`),
+      );
       if (json) printJson(counts);
       else process.stdout.write(`deleted ${counts.expired} runs past their retention and purged ${counts.purged} soft-deleted runs\n`);
       return;

@@ -7,7 +7,7 @@
 import { ConfigError, loadConfig } from "../config.js";
 import { LedgerError } from "../core/errors.js";
 import { serve } from "../serve.js";
-import { Options, parseArgs, UsageError } from "./args.js";
+import { Options, UsageError } from "./args.js";
 import { keysCommand, migrateCommand, purgeCommand } from "./direct.js";
 import { runsCommand } from "./remote.js";
 
@@ -30,8 +30,6 @@ and --api-key / RUNLEDGER_API_KEY. Database commands (migrate, keys, purge) use 
 DATABASE_URL (default sqlite:./data/runledger.db). Add --json for machine-readable output.
 `;
 
-const SWITCHES = ["json", "dry-run", "help"];
-
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === undefined || argv[0].startsWith("-") || argv[0] === "serve") {
@@ -42,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       await serve(loadConfig(argv[0] === "serve" ? argv.slice(1) : argv));
       return -1; // keeps running
     }
-    const options = new Options(parseArgs(argv, SWITCHES));
+    const options = new Options(argv);
     const [command, sub] = options.words;
     switch (command) {
       case "help":
@@ -74,6 +72,7 @@ function report(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return 2;
   if (error instanceof LedgerError) {
     switch (error.code) {
+      case "VALIDATION_ERROR":
       case "INVALID_ARGUMENT":
         return 2;
       case "NOT_FOUND":

@@ -10,8 +10,10 @@ import {
   LedgerError,
   NotFoundError,
   PermissionDeniedError,
+  ValidationError,
   UnauthenticatedError,
 } from "../core/errors.js";
+import { createParser } from "eventsource-parser";
 import type { LettaMessage } from "../core/letta-messages.js";
 import type { ApiKey, Run, RunEvent, Step, Usage } from "../core/model.js";
 import type { BulkResult } from "../services/bulk.js";
@@ -127,25 +129,20 @@ export class RunledgerClient {
         });
         if (!response.ok || response.body === null) throw await toError(response);
         failures = 0;
-        let buffer = "";
+        let final: { status: string } | undefined;
+        const parser = createParser({
+          onEvent: (message) => {
+            if (message.id !== undefined) lastId = message.id;
+            if (message.event === undefined || final !== undefined) return;
+            const parsed = JSON.parse(message.data) as Record<string, unknown>;
+            if (message.event === "end") final = { status: parsed.status as string };
+            else onEvent(message.event, parsed, message.id === undefined ? undefined : Number(message.id));
+          },
+        });
         const decoder = new TextDecoder();
         for await (const chunk of response.body) {
-          buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-          let end = buffer.indexOf("\n\n");
-          while (end !== -1) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const id = /^id: (.*)$/m.exec(block)?.[1];
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (id !== undefined) lastId = id;
-            if (data !== undefined && event !== undefined) {
-              const parsed = JSON.parse(data) as Record<string, unknown>;
-              if (event === "end") return parsed.status as string;
-              onEvent(event, parsed, id === undefined ? undefined : Number(id));
-            }
-            end = buffer.indexOf("\n\n");
-          }
+          parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+          if (final !== undefined) return final.status;
         }
       } catch (error) {
         if (signal.aborted) return undefined;
@@ -188,10 +185,12 @@ function queryString(query: Record<string, string | number | boolean | readonly 
 async function toError(response: Response): Promise<LedgerError | HttpRequestError> {
   let detail = `HTTP ${response.status}`;
   let code = "";
+  let problems: string[] = [];
   try {
-    const body = (await response.json()) as { detail?: string; code?: string };
+    const body = (await response.json()) as { detail?: string; code?: string; problems?: string[] };
     detail = body.detail ?? detail;
     code = body.code ?? "";
+    problems = body.problems ?? [detail];
   } catch {
     // Not a runledger error body; keep the status line.
   }
@@ -206,8 +205,9 @@ async function toError(response: Response): Promise<LedgerError | HttpRequestErr
       return new UnauthenticatedError(detail);
     case "PERMISSION_DENIED":
       return new PermissionDeniedError(detail);
-    case "INVALID_ARGUMENT":
     case "VALIDATION_ERROR":
+      return new ValidationError(problems);
+    case "INVALID_ARGUMENT":
       return new InvalidArgumentError(detail);
     default:
       return new HttpRequestError(response.status, `${detail} (HTTP ${response.status})`);

@@ -4,6 +4,7 @@
  * same messages, so a caller cannot tell which database answered.
  */
 export type ErrorCode =
+  | "VALIDATION_ERROR"
   | "INVALID_ARGUMENT"
   | "NOT_FOUND"
   | "INVALID_TRANSITION"
@@ -28,6 +29,17 @@ export class LedgerError extends Error {
 export class InvalidArgumentError extends LedgerError {
   constructor(message: string, options?: { cause?: unknown; problems?: string[] }) {
     super("INVALID_ARGUMENT", message, options);
+  }
+}
+
+/**
+ * The input does not match its schema (a wrong type, an unknown or missing field, a value
+ * outside its range or list). One problem per field; the message lists them all. The HTTP
+ * layer answers these 422, whether its own schema check or a service found them.
+ */
+export class ValidationError extends LedgerError {
+  constructor(problems: string[]) {
+    super("VALIDATION_ERROR", `invalid request: ${problems.join("; ")}`, { problems });
   }
 }
 

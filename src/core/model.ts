@@ -7,7 +7,8 @@ import type { RunStatus, StopReason } from "./run-lifecycle.js";
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export type Role = "admin" | "write" | "read";
+export const ROLES = ["admin", "write", "read"] as const;
+export type Role = (typeof ROLES)[number];
 
 /** Who is asking: every service call is scoped to the actor's organization. */
 export interface Actor {
@@ -104,8 +105,12 @@ export interface RunMetrics {
   reasoning_tokens: number | null;
 }
 
-export type StepStatus = "pending" | "success" | "failed" | "cancelled";
-export type Feedback = "positive" | "negative";
+export const STEP_STATUSES = ["pending", "success", "failed", "cancelled"] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+/** The statuses a pending step can be finished with. */
+export const FINISHED_STEP_STATUSES = ["success", "failed", "cancelled"] as const satisfies readonly StepStatus[];
+export const FEEDBACK_VALUES = ["positive", "negative"] as const;
+export type Feedback = (typeof FEEDBACK_VALUES)[number];
 
 export interface Step {
   id: string;
@@ -170,7 +175,8 @@ export interface Usage {
   completion_tokens_details: { reasoning_tokens: number | null };
 }
 
-export type RunEventKind = "status" | "step" | "message" | "chunk";
+export const RUN_EVENT_KINDS = ["status", "step", "message", "chunk"] as const;
+export type RunEventKind = (typeof RUN_EVENT_KINDS)[number];
 
 export interface RunEvent {
   /** Position in the organization-wide feed; assigned when stored. */
@@ -181,3 +187,9 @@ export interface RunEvent {
   event: JsonObject;
   created_at: string;
 }
+
+/** What run statistics can be grouped by, and the time buckets of created_at (UTC). */
+export const STATS_GROUPS = ["agent_id", "status", "stop_reason", "model"] as const;
+export type StatsGroupBy = (typeof STATS_GROUPS)[number];
+export const STATS_BUCKETS = ["minute", "hour", "day"] as const;
+export type StatsBucket = (typeof STATS_BUCKETS)[number];

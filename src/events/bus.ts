@@ -3,7 +3,7 @@
  * organization. On SQLite the store publishes here after each commit; on PostgreSQL the
  * LISTEN connection does, for writes from every process.
  */
-import type { RunNotice } from "./notice.js";
+import type { RunNotice } from "../core/run-notice.js";
 
 export type NoticeListener = (notice: RunNotice) => void;
 /** Called when notices may have been missed (a reconnect): every subscriber should re-read. */

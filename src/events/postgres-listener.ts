@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import type { EventBus } from "./bus.js";
-import { decodeNotice, NOTIFY_CHANNEL } from "./notice.js";
+import { decodeNotice, NOTIFY_CHANNEL } from "../core/run-notice.js";
 
 export interface ListenerOptions {
   connectionString: string;

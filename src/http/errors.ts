@@ -1,12 +1,16 @@
 /**
  * The one place errors become HTTP responses: `{"detail": …, "code": …}`. Domain errors map
- * by code; schema violations are 422 with one problem per field; anything unexpected is
+ * by code; schema violations are 422 with one problem per field, worded as the services word
+ * them (the same compiled schemas find them); anything unexpected is
  * logged and answered with a generic 500 (every 500 is a bug).
  */
+import type { ErrorObject } from "ajv";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type ErrorCode, LedgerError } from "../core/errors.js";
+import { validationError } from "../core/input.js";
 
 const STATUS: { readonly [code in ErrorCode]: number } = {
+  VALIDATION_ERROR: 422,
   INVALID_ARGUMENT: 400,
   UNAUTHENTICATED: 401,
   PERMISSION_DENIED: 403,
@@ -14,28 +18,6 @@ const STATUS: { readonly [code in ErrorCode]: number } = {
   INVALID_TRANSITION: 409,
   CONFLICT: 409,
 };
-
-interface ValidationIssue {
-  instancePath: string;
-  message?: string;
-  keyword: string;
-  params: Record<string, unknown>;
-}
-
-function describe(context: string | undefined, issue: ValidationIssue): string {
-  const path = issue.instancePath.replace(/^\//, "").replace(/\//g, ".");
-  const where = [context, path].filter(Boolean).join(".") || "request";
-  switch (issue.keyword) {
-    case "additionalProperties":
-      return `${where}: unknown field '${String(issue.params.additionalProperty)}'`;
-    case "enum":
-      return `${where} must be one of ${(issue.params.allowedValues as unknown[]).join(", ")}`;
-    case "required":
-      return `${where}: missing required field '${String(issue.params.missingProperty)}'`;
-    default:
-      return `${where} ${issue.message ?? "is invalid"}`;
-  }
-}
 
 export function sendError(reply: FastifyReply, status: number, code: string, detail: string, problems?: readonly string[]): FastifyReply {
   // Letta's client retries 409s unless told not to; no retry can fix these.
@@ -49,8 +31,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendError(reply, STATUS[error.code], error.code, error.message, error.problems);
     }
     if (error.validation) {
-      const problems = (error.validation as ValidationIssue[]).map((issue) => describe(error.validationContext, issue));
-      return sendError(reply, 422, "VALIDATION_ERROR", `invalid request: ${problems.join("; ")}`, problems);
+      // A body or query string is the input itself, named as a library caller names it; a
+      // path parameter or header is named with its part of the request.
+      const context = error.validationContext === "body" || error.validationContext === "querystring" ? undefined : error.validationContext;
+      const invalid = validationError(error.validation as ErrorObject[], context);
+      return sendError(reply, STATUS[invalid.code], invalid.code, invalid.message, invalid.problems);
     }
     switch (error.code) {
       case "FST_ERR_CTP_BODY_TOO_LARGE":

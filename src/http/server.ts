@@ -6,21 +6,20 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { Ajv } from "ajv";
-import addFormatsPlugin from "ajv-formats";
 import { randomUUID } from "node:crypto";
+import { inputValidator } from "../core/input.js";
 import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
 import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { endOpenStreams } from "./sse.js";
-import { httpDuration, observeStore } from "../telemetry/metrics.js";
+import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
 import { opsRoutes } from "./routes/ops.js";
-import { runReadRoutes } from "./routes/run-reads.js";
-import { runWriteRoutes } from "./routes/run-writes.js";
+import { messageRoutes } from "./routes/messages.js";
+import { runRoutes } from "./routes/runs.js";
 import { stepRoutes } from "./routes/steps.js";
 import { streamRoutes } from "./routes/streams.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -58,8 +57,6 @@ export interface ServerOptions {
   dashboard?: DashboardOptions;
 }
 
-const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
-
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 const PUBLIC_PATHS = ["/healthz", "/readyz", "/openapi.json", "/docs", "/metrics"];
 
@@ -77,13 +74,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // This server's own registry: what its ledger reports is counted here, and only here.
+  const metrics = new ServerMetrics(() => options.ledger.instance.runsByStatus());
+  const detachMetrics = options.ledger.reportTo(metrics);
+  app.addHook("onClose", async () => detachMetrics());
   app.addHook("onResponse", async (request, reply) => {
-    httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
   });
-  observeStore(options.ledger.store);
   installErrorHandling(app);
   installJsonParser(app);
   app.decorate("routeTable", []);
@@ -128,10 +125,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   const ledger = options.ledger;
-  await app.register(opsRoutes(ledger));
-  await app.register(runReadRoutes(ledger));
-  await app.register(runWriteRoutes(ledger));
+  await app.register(opsRoutes(ledger, metrics));
+  await app.register(runRoutes(ledger));
   await app.register(stepRoutes(ledger));
+  await app.register(messageRoutes(ledger));
   await app.register(agentRoutes(ledger));
   await app.register(adminRoutes(ledger, auth));
   await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
@@ -145,15 +142,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 }
 
 /**
- * Query strings, path parameters and headers arrive as text, so they are coerced to the
- * schema's types (and a lone value to an array: `statuses=a` is `["a"]`). Bodies are JSON
- * and are taken exactly as sent: a string where an array belongs is an error, not an array.
+ * The services' own compiled validators. Query strings, path parameters and headers arrive
+ * as text, so they are coerced to the schema's types (and a lone value to an array:
+ * `statuses=a` is `["a"]`). Bodies are JSON and are taken exactly as sent: a string where an
+ * array belongs is an error, not an array.
  */
 function installValidators(app: FastifyInstance): void {
-  const options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false } as const;
-  const coercing = addFormats(new Ajv({ ...options, coerceTypes: "array" }));
-  const exact = addFormats(new Ajv({ ...options, coerceTypes: false }));
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? exact : coercing).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => inputValidator(schema, httpPart === "body" ? "exact" : "coercing"));
 }
 
 /** Letta's client sends a null query value as an empty `key=`; that means "not given". */

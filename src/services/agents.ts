@@ -2,7 +2,9 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from "../core/erro
 import { newId, requireId } from "../core/ids.js";
 import type { Actor, Agent, JsonObject } from "../core/model.js";
 import { nowIso } from "../core/time.js";
-import { LIMITS, optionalJsonObject, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
+import { checkInput, checkQuery } from "../core/input.js";
+import { AgentCreateSchema, AgentListSchema, AgentUpdateSchema } from "../core/schemas/agents.js";
+import { optionalJsonObject } from "../core/validate.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { audit } from "./audit.js";
@@ -26,14 +28,14 @@ export class AgentService {
 
   async create(actor: Actor, input: AgentCreateInput): Promise<Agent> {
     requireWriter(actor);
-    rejectUnknownFields(requireObject(input, "the agent"), ["id", "name", "metadata"], "creating an agent");
-    const name = optionalString(input.name, "name", LIMITS.name);
-    if (name === undefined || name.trim() === "") throw new InvalidArgumentError("name is required: a non-empty string");
+    const body = checkInput(AgentCreateSchema, input);
+    const name = body.name;
+    if (name.trim() === "") throw new InvalidArgumentError("name must not be blank");
     const now = nowIso();
     const agent: Agent = {
-      id: input.id == null ? newId("agent") : requireId("agent", input.id, "id"),
+      id: body.id == null ? newId("agent") : requireId("agent", body.id, "id"),
       name,
-      metadata: optionalJsonObject(input.metadata, "metadata") ?? {},
+      metadata: optionalJsonObject(body.metadata, "metadata") ?? {},
       created_at: now,
       updated_at: now,
       last_stop_reason: null,
@@ -56,9 +58,10 @@ export class AgentService {
     return agent;
   }
 
-  async list(actor: Actor, query: PageInput & { name?: string | null } = {}): Promise<Agent[]> {
+  async list(actor: Actor, input: PageInput & { name?: string | null } = {}): Promise<Agent[]> {
+    const query = checkQuery(AgentListSchema, input);
     const read = this.store.read;
-    const name = optionalString(query.name, "name", LIMITS.name);
+    const name = query.name;
     const page = await resolvePage(query, "agent", "asc", (id) => read.agents.cursor(actor.organization_id, id));
     return read.agents.list(actor.organization_id, name, page);
   }
@@ -67,10 +70,10 @@ export class AgentService {
   async update(actor: Actor, agentId: string, input: AgentUpdateInput): Promise<Agent> {
     requireWriter(actor);
     requireId("agent", agentId);
-    rejectUnknownFields(requireObject(input, "the update"), ["name", "metadata"], "updating an agent");
-    const name = optionalString(input.name, "name", LIMITS.name);
-    if (name !== undefined && name.trim() === "") throw new InvalidArgumentError("name must not be empty");
-    const metadata = optionalJsonObject(input.metadata, "metadata");
+    const body = checkInput(AgentUpdateSchema, input);
+    const name = body.name ?? undefined;
+    if (name !== undefined && name.trim() === "") throw new InvalidArgumentError("name must not be blank");
+    const metadata = optionalJsonObject(body.metadata, "metadata");
     const updated = await this.store.transaction(async (tx) => {
       const agent = await tx.agents.get(actor.organization_id, agentId);
       if (agent === undefined) return undefined;

@@ -3,13 +3,13 @@ import { InvalidArgumentError, NotFoundError, UnauthenticatedError } from "../co
 import { newId, requireId } from "../core/ids.js";
 import type { Actor, ApiKey, Organization, Role } from "../core/model.js";
 import { nowIso } from "../core/time.js";
-import { LIMITS, optionalEnum, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
+import { checkInput } from "../core/input.js";
+import { ApiKeyCreateSchema } from "../core/schemas/admin.js";
 import type { Repos } from "../store/repos.js";
 import type { Store } from "../store/store.js";
 import { requireAdmin, requireSuperuser } from "./access.js";
 import { audit } from "./audit.js";
 
-const ROLES = ["admin", "write", "read"] as const;
 /** Keys look like `rlk_<12 visible chars>_<40 secret chars>`; the visible part identifies the key. */
 const KEY_PATTERN = /^(rlk_[A-Za-z0-9]{12})_[A-Za-z0-9_-]{20,}$/;
 
@@ -36,14 +36,14 @@ export class ApiKeyService {
   /** Creates a key; the secret is in the result's `key` field and is never shown again. */
   async create(actor: Actor, input: ApiKeyCreateInput = {}): Promise<ApiKey & { key: string }> {
     requireAdmin(actor);
-    rejectUnknownFields(requireObject(input, "the API key"), ["name", "role", "organization_id"], "creating an API key");
+    const body = checkInput(ApiKeyCreateSchema, input);
     let organizationId = actor.organization_id;
-    if (input.organization_id != null && input.organization_id !== actor.organization_id) {
+    if (body.organization_id != null && body.organization_id !== actor.organization_id) {
       requireSuperuser(actor);
-      organizationId = requireId("org", input.organization_id, "organization_id");
+      organizationId = requireId("org", body.organization_id, "organization_id");
     }
-    const role = optionalEnum(input.role, "role", ROLES) ?? "read";
-    const name = optionalString(input.name, "name", LIMITS.name) ?? `${role} key`;
+    const role = body.role ?? "read";
+    const name = body.name ?? `${role} key`;
     return this.store.transaction(async (tx) => {
       if ((await tx.organizations.get(organizationId)) === undefined) throw new NotFoundError(`organization ${organizationId} not found`);
       const key = await insertKey(tx, organizationId, name, role, false);

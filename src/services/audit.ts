@@ -4,11 +4,12 @@
  * in the same transaction as the write. Heartbeats are not recorded: they change nothing a
  * person audits, and would drown everything else.
  */
-import { InvalidArgumentError } from "../core/errors.js";
 import { requireId } from "../core/ids.js";
 import type { Actor } from "../core/model.js";
 import { nowIso, parseTimestamp } from "../core/time.js";
-import { LIMITS, optionalInteger, optionalString } from "../core/validate.js";
+import { checkQuery } from "../core/input.js";
+import { AuditListSchema } from "../core/schemas/admin.js";
+import { LIMITS } from "../core/validate.js";
 import type { Repos } from "../store/repos.js";
 import type { AuditEntry } from "../store/repos/audit.js";
 import type { Store } from "../store/store.js";
@@ -45,18 +46,18 @@ export class AuditService {
   constructor(private readonly store: Store) {}
 
   /** The organization's audit trail, newest first (admin). */
-  async list(actor: Actor, query: AuditQuery = {}): Promise<AuditEntry[]> {
+  async list(actor: Actor, input: AuditQuery = {}): Promise<AuditEntry[]> {
     requireAdmin(actor);
+    const query = checkQuery(AuditListSchema, input);
     const filter = {
-      action: optionalString(query.action, "action", LIMITS.name),
+      action: query.action,
       run_id: query.run_id == null ? undefined : requireId("run", query.run_id, "run_id"),
       api_key_id: query.api_key_id == null ? undefined : requireId("key", query.api_key_id, "api_key_id"),
       since: query.since == null ? undefined : parseTimestamp(query.since, "since"),
       until: query.until == null ? undefined : parseTimestamp(query.until, "until"),
     };
-    const before = optionalInteger(query.before, "before", 1);
-    if (query.before != null && before === undefined) throw new InvalidArgumentError("before must be an audit entry id");
-    const limit = optionalInteger(query.limit, "limit", 1, LIMITS.pageMax) ?? LIMITS.pageDefault;
+    const before = query.before;
+    const limit = query.limit ?? LIMITS.pageDefault;
     return this.store.read.audit.list(actor.organization_id, filter, before, limit);
   }
 }

@@ -1,15 +1,16 @@
 import { InvalidTransitionError } from "../core/errors.js";
 import type { Actor } from "../core/model.js";
 import { ACTIVE_STATUSES, isTerminal } from "../core/run-lifecycle.js";
-import { nowIso } from "../core/time.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { yieldToEventLoop } from "../core/yield.js";
-import { optionalBoolean } from "../core/validate.js";
+import { checkQuery } from "../core/input.js";
+import { BulkSchema } from "../core/schemas/runs.js";
 import type { RunFilter } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { audit } from "./audit.js";
 import { parseRunFilter, type RunListQuery } from "./run-filters.js";
-import { transition } from "./run-transitions.js";
+import { cancelTransition } from "./run-transitions.js";
 
 export type BulkQuery = Omit<RunListQuery, "before" | "after" | "limit" | "order" | "order_by" | "ascending" | "duration_percentile"> & {
   dry_run?: boolean | null;
@@ -32,7 +33,7 @@ const BATCH = 200;
  * transition with its event and webhook. `onProgress` reports how far it got.
  */
 export class BulkService {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly telemetry: Telemetry) {}
 
   async cancel(actor: Actor, query: BulkQuery, onProgress?: (done: number, total: number) => void): Promise<BulkResult> {
     requireWriter(actor);
@@ -52,9 +53,8 @@ export class BulkService {
         for (const candidate of batch) {
           const run = await tx.runs.getForUpdate(actor.organization_id, candidate.id);
           if (run === undefined || isTerminal(run.status)) continue;
-          const now = nowIso();
           try {
-            await transition(tx, run, { organizationId: actor.organization_id, status: "cancelled", stopReason: "cancelled", now, set: { cancel_requested_at: now } });
+            await cancelTransition(tx, run, actor.organization_id, this.telemetry);
             n++;
           } catch (error) {
             if (!(error instanceof InvalidTransitionError)) throw error;
@@ -87,7 +87,7 @@ export class BulkService {
   }
 
   private parse(query: BulkQuery): { dryRun: boolean; filter: RunFilter } {
-    const { dry_run, ...filters } = query;
-    return { dryRun: optionalBoolean(dry_run, "dry_run") ?? false, filter: parseRunFilter(filters) };
+    const { dry_run, ...filters } = checkQuery(BulkSchema, query);
+    return { dryRun: dry_run ?? false, filter: parseRunFilter(filters) };
   }
 }

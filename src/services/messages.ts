@@ -1,9 +1,11 @@
-import { ConflictError, InvalidArgumentError } from "../core/errors.js";
+import { ConflictError, InvalidArgumentError, ValidationError } from "../core/errors.js";
 import { newId, requireId } from "../core/ids.js";
-import { type LettaMessage, MESSAGE_TYPES, type MessageType, toolNames, validateMessage, type MessageInput } from "../core/letta-messages.js";
+import { checkInput, checkQuery } from "../core/input.js";
+import { type LettaMessage, type MessageType, toolNames, validateMessage, type MessageInput } from "../core/letta-messages.js";
+import { MessageAppendSchema, MessageListSchema } from "../core/schemas/messages.js";
 import type { Actor } from "../core/model.js";
 import { nowIso, toIso } from "../core/time.js";
-import { LIMITS } from "../core/validate.js";
+import type { Repos } from "../store/repos.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
 import { lockActiveRun } from "./active-run.js";
@@ -27,14 +29,10 @@ export class MessageService {
   async append(actor: Actor, runId: string, input: readonly unknown[]): Promise<LettaMessage[]> {
     requireWriter(actor);
     requireId("run", runId);
-    if (!Array.isArray(input)) throw new InvalidArgumentError("messages must be an array of LettaMessage objects");
-    if (input.length === 0) throw new InvalidArgumentError("messages is empty; send at least one message");
-    if (input.length > LIMITS.messagesPerBatch) {
-      throw new InvalidArgumentError(`a batch holds at most ${LIMITS.messagesPerBatch} messages; this one has ${input.length}`);
-    }
+    const { messages: batch } = checkInput(MessageAppendSchema, { messages: input });
     const problems: string[] = [];
-    const bodies = input.map((m, i) => validateMessage(m, `messages[${i}]`, problems));
-    if (problems.length > 0) throw new InvalidArgumentError(`invalid messages: ${problems.join("; ")}`, { problems });
+    const bodies = batch.map((m, i) => validateMessage(m, `messages.${i}`, problems));
+    if (problems.length > 0) throw new ValidationError(problems);
     const valid = bodies as MessageInput[];
     const givenIds = valid.map((m) => m.id).filter((id): id is string => typeof id === "string");
     if (new Set(givenIds).size !== givenIds.length) throw new InvalidArgumentError("the batch repeats a message id; ids must be unique");
@@ -43,8 +41,6 @@ export class MessageService {
     return this.store.transaction(async (tx) => {
       const now = nowIso();
       const locked = await lockActiveRun(tx, actor, runId, valid.length, "append messages", now);
-      const taken = await tx.messages.existingIds(givenIds);
-      if (taken.length > 0) throw new ConflictError(`message ids already exist: ${taken.join(", ")}; omit id to let the server assign one`);
       for (const stepId of stepIds) {
         const step = await tx.steps.get(actor.organization_id, stepId);
         if (step === undefined || step.run_id !== runId) {
@@ -61,9 +57,10 @@ export class MessageService {
         step_id: typeof body.step_id === "string" ? body.step_id : null,
         seq_id: firstSeq + i,
       }));
-      await tx.messages.insertMany(
+      const inserted = await tx.messages.insertMany(
         messages.map((message) => ({ message, agent_id: locked.run.agent_id, organization_id: actor.organization_id, created_at: now })),
       );
+      if (inserted.length < messages.length) throw await takenIdsConflict(tx, actor, givenIds, inserted);
       await tx.events.insertMany(actor.organization_id, messages.map(messageEvent));
       const tools = valid.flatMap(toolNames);
       if (tools.length > 0) await tx.metrics.addTools(runId, tools);
@@ -73,21 +70,22 @@ export class MessageService {
   }
 
   /** A run's messages, oldest first unless `order` says otherwise. */
-  async list(actor: Actor, runId: string, query: MessageListQuery = {}): Promise<LettaMessage[]> {
+  async list(actor: Actor, runId: string, input: MessageListQuery = {}): Promise<LettaMessage[]> {
     requireId("run", runId);
+    const query = checkQuery(MessageListSchema, input);
     const read = this.store.read;
     if ((await read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
-    let types: MessageType[] | undefined;
-    if (query.message_types != null) {
-      if (!Array.isArray(query.message_types)) throw new InvalidArgumentError("message_types must be an array");
-      for (const t of query.message_types) {
-        if (!(MESSAGE_TYPES as readonly string[]).includes(t)) {
-          throw new InvalidArgumentError(`message_types: '${String(t)}' is not one of ${MESSAGE_TYPES.join(", ")}`);
-        }
-      }
-      types = [...query.message_types];
-    }
-    const page = await resolvePage(query, "message", "asc", (id) => read.messages.cursor(runId, id));
-    return read.messages.list(runId, types, page);
+    const types = query.message_types;
+    const page = await resolvePage(query, "message", "asc", (id) => read.messages.cursor(actor.organization_id, runId, id));
+    return read.messages.list(actor.organization_id, runId, types, page);
   }
+}
+
+/** Only a producer's own ids can be taken; those of another organization are not named as existing. */
+async function takenIdsConflict(tx: Repos, actor: Actor, givenIds: readonly string[], inserted: readonly string[]): Promise<ConflictError> {
+  const landed = new Set(inserted);
+  const taken = givenIds.filter((id) => !landed.has(id));
+  const own = await tx.messages.existingIds(actor.organization_id, taken);
+  if (own.length > 0) return new ConflictError(`message ids already exist: ${own.join(", ")}; omit id to let the server assign one`);
+  return new ConflictError(`message ids cannot be used: ${taken.join(", ")}; omit id to let the server assign one`);
 }

@@ -2,7 +2,8 @@ import { InvalidArgumentError } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import type { Actor, Organization } from "../core/model.js";
 import { nowIso } from "../core/time.js";
-import { LIMITS, optionalString, rejectUnknownFields, requireObject } from "../core/validate.js";
+import { checkInput } from "../core/input.js";
+import { OrganizationCreateSchema } from "../core/schemas/admin.js";
 import type { Store } from "../store/store.js";
 import { requireSuperuser } from "./access.js";
 import { audit } from "./audit.js";
@@ -13,9 +14,8 @@ export class OrganizationService {
   /** Superuser only. */
   async create(actor: Actor, input: { name: string }): Promise<Organization> {
     requireSuperuser(actor);
-    rejectUnknownFields(requireObject(input, "the organization"), ["name"], "creating an organization");
-    const name = optionalString(input.name, "name", LIMITS.name);
-    if (name === undefined || name.trim() === "") throw new InvalidArgumentError("name is required: a non-empty string");
+    const { name } = checkInput(OrganizationCreateSchema, input);
+    if (name.trim() === "") throw new InvalidArgumentError("name must not be blank");
     const org: Organization = { id: newId("org"), name, created_at: nowIso() };
     await this.store.transaction(async (tx) => {
       await tx.organizations.insert(org);
@@ -27,6 +27,11 @@ export class OrganizationService {
   /** Superuser only. */
   async list(actor: Actor): Promise<Organization[]> {
     requireSuperuser(actor);
+    return this.store.read.organizations.list();
+  }
+
+  /** Every organization, oldest first, without an actor (see createTrusted). */
+  async listTrusted(): Promise<Organization[]> {
     return this.store.read.organizations.list();
   }
 

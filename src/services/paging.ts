@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../core/errors.js";
 import { type IdPrefix, requireId } from "../core/ids.js";
-import { LIMITS, optionalEnum, optionalInteger } from "../core/validate.js";
+import { LIMITS } from "../core/validate.js";
 import type { SqlParam } from "../store/executor.js";
 import type { PageRequest, SortOrder } from "../store/pagination.js";
 
@@ -12,7 +12,8 @@ export interface PageInput {
 }
 
 /**
- * Validates page parameters and resolves the cursor id to its sort key with `lookup`. An
+ * Resolves checked page parameters (their schema is common.ts's PageQuery) and the cursor
+ * id to its sort key with `lookup`. An
  * id that names no visible item is rejected: silently restarting from the top would make a
  * client page forever.
  */
@@ -22,8 +23,8 @@ export async function resolvePage(
   defaultOrder: SortOrder,
   lookup: (id: string) => Promise<SqlParam[] | undefined>,
 ): Promise<PageRequest> {
-  const order = optionalEnum(input.order, "order", ["asc", "desc"] as const) ?? defaultOrder;
-  const limit = optionalInteger(input.limit, "limit", 1, LIMITS.pageMax) ?? LIMITS.pageDefault;
+  const order = input.order ?? defaultOrder;
+  const limit = input.limit ?? LIMITS.pageDefault;
   if (input.before != null && input.after != null) {
     throw new InvalidArgumentError("give either before or after, not both");
   }

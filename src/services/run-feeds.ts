@@ -1,9 +1,11 @@
 import { InvalidArgumentError } from "../core/errors.js";
 import { requireId } from "../core/ids.js";
+import { checkInput, checkQuery } from "../core/input.js";
 import type { Actor, JsonObject, RunEvent, RunEventKind } from "../core/model.js";
-import { parseRunStatus, type RunStatus } from "../core/run-lifecycle.js";
+import type { RunStatus } from "../core/run-lifecycle.js";
+import { ChunkAppendSchema, OrganizationEventsSchema, RunEventsSchema } from "../core/schemas/streams.js";
 import { nowIso } from "../core/time.js";
-import { isPlainObject, LIMITS, optionalStringArray } from "../core/validate.js";
+import { LIMITS, uniqueStrings } from "../core/validate.js";
 import type { EventBus } from "../events/bus.js";
 import { type FollowOptions, followOrganization, followRun } from "../events/follow.js";
 import { SharedRunReads } from "../events/shared-reads.js";
@@ -17,8 +19,6 @@ export interface OrganizationFeedQuery {
   statuses?: readonly RunStatus[] | null;
   tags?: readonly string[] | null;
 }
-
-const CHUNKS_PER_BATCH = 1000;
 
 /** Live and replayable views of runs' event logs, and raw stream chunks from producers. */
 export class RunFeedService {
@@ -39,20 +39,17 @@ export class RunFeedService {
     options: FollowOptions & { kinds?: readonly RunEventKind[] },
   ): Promise<AsyncGenerator<RunEvent, RunStatus | undefined>> {
     requireId("run", runId);
-    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidArgumentError("the starting position must be a non-negative integer seq_id");
+    const { kinds } = checkQuery(RunEventsSchema, { after: afterSeq, kinds: options.kinds });
     if ((await this.store.read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
-    return followRun(this.reads, this.bus, actor.organization_id, runId, afterSeq, options);
+    return followRun(this.reads, this.bus, actor.organization_id, runId, afterSeq, { ...options, kinds });
   }
 
   /** The organization's events (of runs matching the filter) after event id `afterId`, or from now. */
   followOrganization(actor: Actor, query: OrganizationFeedQuery, afterId: number | undefined, options: FollowOptions): AsyncGenerator<RunEvent, void> {
-    const agentIds = query.agent_ids?.map((id) => requireId("agent", id, "agent_id"));
-    const statuses = query.statuses?.map((s) => parseRunStatus(s, "statuses"));
-    const tags = optionalStringArray(query.tags, "tags", LIMITS.tags, LIMITS.tag);
-    if (afterId !== undefined && (!Number.isInteger(afterId) || afterId < 0)) {
-      throw new InvalidArgumentError("Last-Event-ID must be the non-negative integer id of an event from this feed");
-    }
-    return followOrganization(this.store, this.bus, actor.organization_id, { agent_ids: agentIds, statuses, tags }, afterId, options);
+    const checked = checkQuery(OrganizationEventsSchema, { agent_id: query.agent_ids, statuses: query.statuses, tags: query.tags, after: afterId });
+    const agentIds = checked.agent_id?.map((id) => requireId("agent", id, "agent_id"));
+    const filter = { agent_ids: agentIds, statuses: checked.statuses, tags: uniqueStrings(checked.tags) };
+    return followOrganization(this.store, this.bus, actor.organization_id, filter, afterId, options);
   }
 
   /**
@@ -62,13 +59,9 @@ export class RunFeedService {
   async appendChunks(actor: Actor, runId: string, chunks: readonly unknown[]): Promise<RunEvent[]> {
     requireWriter(actor);
     requireId("run", runId);
-    if (!Array.isArray(chunks) || chunks.length === 0) throw new InvalidArgumentError("chunks must be a non-empty array of objects");
-    if (chunks.length > CHUNKS_PER_BATCH) throw new InvalidArgumentError(`a batch holds at most ${CHUNKS_PER_BATCH} chunks`);
+    checkInput(ChunkAppendSchema, { chunks });
     chunks.forEach((chunk, i) => {
-      if (!isPlainObject(chunk) || typeof chunk.message_type !== "string") {
-        throw new InvalidArgumentError(`chunks[${i}] must be an object with a message_type (e.g. assistant_message with partial content)`);
-      }
-      if (Buffer.byteLength(JSON.stringify(chunk)) > LIMITS.jsonBytes) throw new InvalidArgumentError(`chunks[${i}] is larger than ${LIMITS.jsonBytes} bytes`);
+      if (Buffer.byteLength(JSON.stringify(chunk)) > LIMITS.jsonBytes) throw new InvalidArgumentError(`chunks.${i} is larger than ${LIMITS.jsonBytes} bytes`);
     });
     return this.store.transaction(async (tx) => {
       const now = nowIso();

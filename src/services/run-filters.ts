@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from "../core/errors.js";
 import { requireId } from "../core/ids.js";
-import { ACTIVE_STATUSES, parseRunStatus, parseStopReason, type RunStatus, type StopReason } from "../core/run-lifecycle.js";
+import { ACTIVE_STATUSES, type RunStatus, type StopReason } from "../core/run-lifecycle.js";
 import { parseTimestamp } from "../core/time.js";
-import { LIMITS, optionalBoolean, optionalEnum, optionalInteger, optionalString, optionalStringArray } from "../core/validate.js";
+import { uniqueStrings } from "../core/validate.js";
 import type { Comparison, RunFilter, RunOrderBy } from "../store/repos/runs.js";
 import type { PageInput } from "./paging.js";
 
@@ -38,52 +38,38 @@ export interface ParsedRunQuery {
   percentile: number | undefined;
 }
 
-/** Filters shared by listing, counting and bulk actions. */
+/** Filters shared by listing, counting and bulk actions, from a query its schema has checked. */
 export function parseRunFilter(query: RunListQuery): RunFilter {
   const filter: RunFilter = {};
   const agentIds = new Set<string>();
   if (query.agent_id != null) agentIds.add(requireId("agent", query.agent_id, "agent_id"));
-  if (query.agent_ids != null) {
-    if (!Array.isArray(query.agent_ids)) throw new InvalidArgumentError("agent_ids must be an array of agent ids");
-    if (query.agent_ids.length > LIMITS.pageMax) throw new InvalidArgumentError(`agent_ids has more than ${LIMITS.pageMax} ids`);
-    for (const id of query.agent_ids) agentIds.add(requireId("agent", id, "agent_ids"));
-  }
+  for (const id of query.agent_ids ?? []) agentIds.add(requireId("agent", id, "agent_ids"));
   if (agentIds.size > 0) filter.agent_ids = [...agentIds];
 
-  let statuses: RunStatus[] | undefined;
-  if (query.statuses != null) {
-    if (!Array.isArray(query.statuses)) throw new InvalidArgumentError("statuses must be an array of run statuses");
-    statuses = [...new Set(query.statuses.map((s) => parseRunStatus(s, "statuses")))];
-  }
-  if (optionalBoolean(query.active, "active") === true) {
+  let statuses = uniqueStrings(query.statuses) as RunStatus[] | undefined;
+  if (query.active === true) {
     statuses = (statuses ?? [...ACTIVE_STATUSES]).filter((s) => (ACTIVE_STATUSES as readonly string[]).includes(s));
   }
-  if (statuses !== undefined && statuses.length > 0) filter.statuses = statuses;
-  else if (statuses !== undefined) filter.statuses = [];
+  if (statuses !== undefined) filter.statuses = statuses;
 
-  const background = optionalBoolean(query.background, "background");
-  if (background !== undefined) filter.background = background;
-  if (query.stop_reason != null) filter.stop_reason = parseStopReason(query.stop_reason);
-  const conversation = optionalString(query.conversation_id, "conversation_id");
-  if (conversation !== undefined) filter.conversation_id = conversation;
-  const project = optionalString(query.project_id, "project_id");
-  if (project !== undefined) filter.project_id = project;
-  const tags = optionalStringArray(query.tags, "tags", LIMITS.tags, LIMITS.tag);
+  if (query.background != null) filter.background = query.background;
+  if (query.stop_reason != null) filter.stop_reason = query.stop_reason;
+  if (query.conversation_id != null) filter.conversation_id = query.conversation_id;
+  if (query.project_id != null) filter.project_id = query.project_id;
+  const tags = uniqueStrings(query.tags);
   if (tags !== undefined && tags.length > 0) filter.tags = tags;
   if (query.created_after != null) filter.created_after = parseTimestamp(query.created_after, "created_after");
   if (query.created_before != null) filter.created_before = parseTimestamp(query.created_before, "created_before");
 
-  const stepCount = optionalInteger(query.step_count, "step_count", 0);
-  const stepOperator = optionalEnum(query.step_count_operator, "step_count_operator", ["eq", "gte", "lte"] as const);
-  if (stepCount !== undefined) filter.step_count = { operator: stepOperator ?? "eq", value: stepCount };
+  const stepOperator = query.step_count_operator ?? undefined;
+  if (query.step_count != null) filter.step_count = { operator: stepOperator ?? "eq", value: query.step_count };
   else if (stepOperator !== undefined) throw new InvalidArgumentError("step_count_operator needs step_count");
 
-  const tools = optionalStringArray(query.tools_used, "tools_used", LIMITS.tags, LIMITS.name);
+  const tools = uniqueStrings(query.tools_used);
   if (tools !== undefined && tools.length > 0) filter.tools_used = tools;
 
-  const durationValue = optionalInteger(query.duration_value, "duration_value", 0);
-  const durationOperator = optionalEnum(query.duration_operator, "duration_operator", ["gt", "lt", "eq"] as const);
-  if (durationValue !== undefined) filter.duration = { operator: (durationOperator ?? "gt") as Comparison, value: durationValue };
+  const durationOperator = query.duration_operator ?? undefined;
+  if (query.duration_value != null) filter.duration = { operator: (durationOperator ?? "gt") as Comparison, value: query.duration_value };
   else if (durationOperator !== undefined) throw new InvalidArgumentError("duration_operator needs duration_value");
   return filter;
 }
@@ -91,14 +77,14 @@ export function parseRunFilter(query: RunListQuery): RunFilter {
 export function parseRunListQuery(query: RunListQuery): ParsedRunQuery {
   return {
     filter: parseRunFilter(query),
-    orderBy: optionalEnum(query.order_by, "order_by", ["created_at", "duration"] as const) ?? "created_at",
-    percentile: optionalInteger(query.duration_percentile, "duration_percentile", 1, 100),
+    orderBy: query.order_by ?? "created_at",
+    percentile: query.duration_percentile ?? undefined,
   };
 }
 
 /** Letta's deprecated `ascending` flag maps onto `order` when `order` is not given. */
 export function effectiveOrder(query: RunListQuery): "asc" | "desc" | null | undefined {
   if (query.order != null) return query.order;
-  if (query.ascending != null) return optionalBoolean(query.ascending, "ascending") ? "asc" : "desc";
+  if (query.ascending != null) return query.ascending ? "asc" : "desc";
   return undefined;
 }

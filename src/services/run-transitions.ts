@@ -7,11 +7,11 @@
  */
 import { InvalidTransitionError } from "../core/errors.js";
 import type { Run } from "../core/model.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { canTransition, isTerminal, type RunStatus, type StopReason, TRANSITIONS } from "../core/run-lifecycle.js";
-import { durationNs } from "../core/time.js";
+import { durationNs, nowIso } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
-import { transitions } from "../telemetry/metrics.js";
 import { enqueueRunWebhook } from "../webhooks/outbox.js";
 import { statusEvent } from "./run-events.js";
 
@@ -22,6 +22,8 @@ export interface TransitionRequest {
   now: string;
   /** Other columns written in the same UPDATE (metadata, ttft_ns, error, …). */
   set?: Partial<RunColumns>;
+  /** Hears the transition once it is made. */
+  telemetry: Telemetry;
 }
 
 export function transitionRejected(run: Run, to: RunStatus, stopReason: StopReason | null): InvalidTransitionError {
@@ -67,6 +69,12 @@ export async function transition(tx: Repos, run: Run, request: TransitionRequest
     await enqueueRunWebhook(tx, request.organizationId, after, now);
   }
   await tx.events.insertMany(request.organizationId, [statusEvent(after, updated.lastSeqId)]);
-  transitions.inc({ status: after.status });
+  request.telemetry.runTransition(after.status);
   return after;
+}
+
+/** Cancels an active run at once (stop reason cancelled), noting when the cancel was asked for. */
+export function cancelTransition(tx: Repos, run: Run, organizationId: string, telemetry: Telemetry): Promise<Run> {
+  const now = nowIso();
+  return transition(tx, run, { organizationId, status: "cancelled", stopReason: "cancelled", now, set: { cancel_requested_at: now }, telemetry });
 }

@@ -5,24 +5,15 @@ import type { Actor, JsonObject, Run, RunError, RunMetrics, Usage } from "../cor
 import {
   ACTIVE_STATUSES,
   isTerminal,
-  parseRunStatus,
-  parseStopReason,
   resolveTerminal,
   type RunStatus,
   type StopReason,
 } from "../core/run-lifecycle.js";
+import type { Telemetry } from "../core/telemetry.js";
 import { nowIso, parseTimestamp, wallClockNs } from "../core/time.js";
-import {
-  LIMITS,
-  optionalBoolean,
-  optionalHttpUrl,
-  optionalInteger,
-  optionalJsonObject,
-  optionalString,
-  optionalStringArray,
-  rejectUnknownFields,
-  requireObject,
-} from "../core/validate.js";
+import { checkInput, checkQuery } from "../core/input.js";
+import { RunCreateSchema, RunListSchema, RunUpdateSchema } from "../core/schemas/runs.js";
+import { LIMITS, optionalHttpUrl, optionalJsonObject, uniqueStrings } from "../core/validate.js";
 import type { Repos } from "../store/repos.js";
 import type { RunColumns } from "../store/repos/runs.js";
 import type { Store } from "../store/store.js";
@@ -32,7 +23,7 @@ import { statusEvent } from "./run-events.js";
 import { audit } from "./audit.js";
 import { resolvePage } from "./paging.js";
 import { effectiveOrder, parseRunListQuery, type RunListQuery } from "./run-filters.js";
-import { transition, transitionRejected } from "./run-transitions.js";
+import { cancelTransition, transition, transitionRejected } from "./run-transitions.js";
 
 export interface RunCreateInput {
   agent_id: string;
@@ -65,15 +56,12 @@ export interface RunUpdateInput {
   error?: RunError | null;
 }
 
-const CREATE_FIELDS = [
-  "agent_id", "background", "metadata", "request_config", "conversation_id", "project_id", "base_template_id",
-  "callback_url", "tags", "ttl_s", "max_duration_s", "heartbeat_timeout_s", "idempotency_key",
-] as const;
-const UPDATE_FIELDS = ["status", "stop_reason", "metadata", "completed_at", "total_duration_ns", "ttft_ns", "error"] as const;
-const A_WEEK_S = 7 * 24 * 3600;
-
 export class RunService {
-  constructor(private readonly store: Store, private readonly guard: AddressGuard = new AddressGuard()) {}
+  constructor(
+    private readonly store: Store,
+    private readonly telemetry: Telemetry,
+    private readonly guard: AddressGuard = new AddressGuard(),
+  ) {}
 
   async create(actor: Actor, input: RunCreateInput): Promise<Run> {
     return (await this.createOrReplay(actor, input)).run;
@@ -82,9 +70,8 @@ export class RunService {
   /** Like create, and says whether the run is new or an idempotent replay of an earlier create. */
   async createOrReplay(actor: Actor, input: RunCreateInput): Promise<{ run: Run; created: boolean }> {
     requireWriter(actor);
-    const body = requireObject(input, "the run");
-    rejectUnknownFields(body, CREATE_FIELDS, "creating a run");
-    const agentId = requireId("agent", input.agent_id, "agent_id");
+    const body = checkInput(RunCreateSchema, input);
+    const agentId = requireId("agent", body.agent_id, "agent_id");
     const now = nowIso();
     const run: Run = {
       id: newId("run"),
@@ -94,13 +81,13 @@ export class RunService {
       created_at: now,
       updated_at: now,
       completed_at: null,
-      background: optionalBoolean(input.background, "background") ?? false,
-      metadata: optionalJsonObject(input.metadata, "metadata") ?? {},
-      request_config: optionalJsonObject(input.request_config, "request_config") ?? null,
-      conversation_id: optionalString(input.conversation_id, "conversation_id") ?? null,
-      project_id: optionalString(input.project_id, "project_id") ?? null,
-      base_template_id: optionalString(input.base_template_id, "base_template_id") ?? null,
-      callback_url: optionalHttpUrl(input.callback_url, "callback_url") ?? null,
+      background: body.background ?? false,
+      metadata: optionalJsonObject(body.metadata, "metadata") ?? {},
+      request_config: optionalJsonObject(body.request_config, "request_config") ?? null,
+      conversation_id: body.conversation_id ?? null,
+      project_id: body.project_id ?? null,
+      base_template_id: body.base_template_id ?? null,
+      callback_url: optionalHttpUrl(body.callback_url, "callback_url") ?? null,
       callback_sent_at: null,
       callback_status_code: null,
       callback_error: null,
@@ -110,11 +97,11 @@ export class RunService {
       last_heartbeat_at: now,
       cancel_requested_at: null,
       error: null,
-      tags: optionalStringArray(input.tags, "tags", LIMITS.tags, LIMITS.tag) ?? [],
-      idempotency_key: optionalString(input.idempotency_key, "idempotency_key", LIMITS.name) ?? null,
-      ttl_s: optionalInteger(input.ttl_s, "ttl_s", 1, A_WEEK_S) ?? null,
-      max_duration_s: optionalInteger(input.max_duration_s, "max_duration_s", 1, 30 * A_WEEK_S) ?? null,
-      heartbeat_timeout_s: optionalInteger(input.heartbeat_timeout_s, "heartbeat_timeout_s", 1, A_WEEK_S) ?? null,
+      tags: uniqueStrings(body.tags) ?? [],
+      idempotency_key: body.idempotency_key ?? null,
+      ttl_s: body.ttl_s ?? null,
+      max_duration_s: body.max_duration_s ?? null,
+      heartbeat_timeout_s: body.heartbeat_timeout_s ?? null,
       deleted_at: null,
     };
     if (run.callback_url !== null) this.guard.checkUrl(run.callback_url);
@@ -122,7 +109,7 @@ export class RunService {
 
     return this.store.transaction(async (tx) => {
       const agent = await tx.agents.get(actor.organization_id, agentId);
-      if (agent === undefined) throw new NotFoundError(`agent ${agentId} not found; create it first (POST /v1/agents)`);
+      if (agent === undefined) throw new NotFoundError(`agent ${agentId} not found; register the agent first`);
       const inserted = await tx.runs.insert({ ...run, organization_id: actor.organization_id, request_hash: requestHash });
       if (!inserted) return replay(tx, actor, run.idempotency_key!, requestHash);
       // The log opens with the run's creation, so feeds show a new run the moment it exists.
@@ -157,7 +144,8 @@ export class RunService {
   }
 
   /** Runs matching the query, newest first unless `order` says otherwise. */
-  async list(actor: Actor, query: RunListQuery = {}): Promise<Run[]> {
+  async list(actor: Actor, input: RunListQuery = {}): Promise<Run[]> {
+    const query = checkQuery(RunListSchema, input);
     const { filter, orderBy, percentile } = parseRunListQuery(query);
     const runs = this.store.read.runs;
     const page = await resolvePage({ ...query, order: effectiveOrder(query) }, "run", "desc", (id) =>
@@ -180,15 +168,15 @@ export class RunService {
   async update(actor: Actor, runId: string, input: RunUpdateInput): Promise<Run> {
     requireWriter(actor);
     requireId("run", runId);
-    rejectUnknownFields(requireObject(input, "the update"), UPDATE_FIELDS, "updating a run");
-    const requested = input.status == null ? undefined : parseRunStatus(input.status);
-    const stopReason = input.stop_reason == null ? undefined : parseStopReason(input.stop_reason);
-    const metadata = optionalJsonObject(input.metadata, "metadata");
+    const body = checkInput(RunUpdateSchema, input);
+    const requested = body.status ?? undefined;
+    const stopReason = body.stop_reason ?? undefined;
+    const metadata = optionalJsonObject(body.metadata, "metadata");
     const set: Partial<RunColumns> = {};
-    if (input.ttft_ns != null) set.ttft_ns = optionalInteger(input.ttft_ns, "ttft_ns", 0);
-    if (input.total_duration_ns != null) set.total_duration_ns = optionalInteger(input.total_duration_ns, "total_duration_ns", 0);
-    if (input.completed_at != null) set.completed_at = parseTimestamp(input.completed_at, "completed_at");
-    if (input.error != null) set.error = parseRunError(input.error);
+    if (body.ttft_ns != null) set.ttft_ns = body.ttft_ns;
+    if (body.total_duration_ns != null) set.total_duration_ns = body.total_duration_ns;
+    if (body.completed_at != null) set.completed_at = parseTimestamp(body.completed_at, "completed_at");
+    if (body.error != null) set.error = runError(body.error);
 
     let target: { status: RunStatus; stopReason: StopReason | null } | undefined;
     if (requested !== undefined && !isTerminal(requested)) {
@@ -210,7 +198,14 @@ export class RunService {
       const now = nowIso();
       if (metadata !== undefined) set.metadata = { ...run.metadata, ...metadata };
       if (target !== undefined && target.status !== run.status) {
-        const moved = await transition(tx, run, { organizationId: actor.organization_id, status: target.status, stopReason: target.stopReason, now, set });
+        const moved = await transition(tx, run, {
+          organizationId: actor.organization_id,
+          status: target.status,
+          stopReason: target.stopReason,
+          now,
+          set,
+          telemetry: this.telemetry,
+        });
         await audit(tx, actor, "run.update", { run_id: runId, details: { status: moved.status, stop_reason: moved.stop_reason } });
         return moved;
       }
@@ -241,7 +236,7 @@ export class RunService {
     requireId("run", runId);
     return this.store.transaction(async (tx) => {
       const before = await tx.runs.getForUpdate(actor.organization_id, runId);
-      const run = await cancelInTransaction(tx, actor, runId);
+      const run = await cancelInTransaction(tx, this.telemetry, actor, runId);
       if (before !== undefined && !isTerminal(before.status)) await audit(tx, actor, "run.cancel", { run_id: runId });
       return run;
     });
@@ -269,7 +264,7 @@ export class RunService {
           outcome[id] = "failed";
           continue;
         }
-        await cancelInTransaction(tx, actor, id);
+        await cancelInTransaction(tx, this.telemetry, actor, id);
         await audit(tx, actor, "run.cancel", { run_id: id, target_id: agentId });
         outcome[id] = "cancelled";
       }
@@ -304,7 +299,7 @@ export class RunService {
     await this.store.transaction(async (tx) => {
       const run = await tx.runs.getForUpdate(actor.organization_id, runId);
       if (run === undefined) throw runNotFound(runId);
-      if (!isTerminal(run.status)) await cancelInTransaction(tx, actor, runId);
+      if (!isTerminal(run.status)) await cancelInTransaction(tx, this.telemetry, actor, runId);
       const now = nowIso();
       await tx.runs.update(actor.organization_id, runId, { deleted_at: now, updated_at: now });
       await audit(tx, actor, "run.soft_delete", { run_id: runId });
@@ -351,18 +346,11 @@ export class RunService {
   }
 }
 
-async function cancelInTransaction(tx: Repos, actor: Actor, runId: string): Promise<Run> {
+async function cancelInTransaction(tx: Repos, telemetry: Telemetry, actor: Actor, runId: string): Promise<Run> {
   const run = await tx.runs.getForUpdate(actor.organization_id, runId);
   if (run === undefined) throw runNotFound(runId);
   if (isTerminal(run.status)) return run;
-  const now = nowIso();
-  return transition(tx, run, {
-    organizationId: actor.organization_id,
-    status: "cancelled",
-    stopReason: "cancelled",
-    now,
-    set: { cancel_requested_at: now },
-  });
+  return cancelTransition(tx, run, actor.organization_id, telemetry);
 }
 
 async function replay(tx: Repos, actor: Actor, key: string, requestHash: string | null): Promise<{ run: Run; created: boolean }> {
@@ -395,13 +383,8 @@ function stableStringify(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-function parseRunError(value: unknown): RunError {
-  const error = requireObject(value, "error");
-  rejectUnknownFields(error, ["type", "message", "details"], "error");
-  const type = optionalString(error.type, "error.type", LIMITS.name);
-  const message = optionalString(error.message, "error.message", 16 * 1024);
-  if (type === undefined || message === undefined) throw new InvalidArgumentError("error needs a type and a message (strings)");
-  const result: RunError = { type, message };
+function runError(error: RunError): RunError {
+  const result: RunError = { type: error.type, message: error.message };
   if (error.details !== undefined) {
     if (Buffer.byteLength(JSON.stringify(error.details)) > LIMITS.jsonBytes) throw new InvalidArgumentError(`error.details is larger than ${LIMITS.jsonBytes} bytes`);
     result.details = error.details as RunError["details"];

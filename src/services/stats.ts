@@ -1,6 +1,8 @@
-import type { Actor } from "../core/model.js";
-import { optionalEnum } from "../core/validate.js";
-import type { StatsBucket, StatsGroupBy, StatsRow } from "../store/repos/run-stats.js";
+import type { Actor, StatsBucket, StatsGroupBy } from "../core/model.js";
+import { checkQuery } from "../core/input.js";
+import { RUN_STATUSES } from "../core/run-lifecycle.js";
+import { RunStatsSchema } from "../core/schemas/runs.js";
+import type { StatsRow } from "../store/repos/run-stats.js";
 import type { Store } from "../store/store.js";
 import { parseRunFilter, type RunListQuery } from "./run-filters.js";
 
@@ -35,9 +37,6 @@ export interface RunStatsReport {
   top_tools: { tool: string; runs: number }[];
 }
 
-const GROUPS = ["agent_id", "status", "stop_reason", "model"] as const;
-const BUCKETS = ["minute", "hour", "day"] as const;
-
 export class RunStatsService {
   constructor(private readonly store: Store) {}
 
@@ -47,10 +46,10 @@ export class RunStatsService {
    * the same figures per agent, status, stop reason or model (a run counts under every model
    * its steps used); with bucket, per minute, hour or day of created_at.
    */
-  async stats(actor: Actor, query: RunStatsQuery = {}): Promise<RunStatsReport> {
-    const { group_by, bucket, ...filters } = query;
-    const groupBy = optionalEnum(group_by, "group_by", GROUPS);
-    const bucketBy = optionalEnum(bucket, "bucket", BUCKETS);
+  async stats(actor: Actor, input: RunStatsQuery = {}): Promise<RunStatsReport> {
+    const { group_by, bucket, ...filters } = checkQuery(RunStatsSchema, input);
+    const groupBy = group_by ?? undefined;
+    const bucketBy = bucket ?? undefined;
     const filter = parseRunFilter(filters);
     const stats = this.store.read.stats;
     // Independent reads: on PostgreSQL they run at once, on two pooled connections.
@@ -94,7 +93,7 @@ function emptyStats(): RunStats {
   const none: Distribution = { avg: null, p50: null, p95: null, p99: null, max: null };
   return {
     runs: 0,
-    by_status: { created: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+    by_status: Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])),
     error_rate: 0,
     duration_ns: none,
     ttft_ns: none,

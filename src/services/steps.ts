@@ -1,19 +1,11 @@
-import { ConflictError, InvalidArgumentError, InvalidTransitionError, NotFoundError } from "../core/errors.js";
+import { ConflictError, InvalidTransitionError, NotFoundError } from "../core/errors.js";
 import { newId, requireId } from "../core/ids.js";
 import type { Actor, Feedback, JsonObject, Step, StepMetrics, StepStatus } from "../core/model.js";
-import { parseStopReason, type StopReason } from "../core/run-lifecycle.js";
+import type { StopReason } from "../core/run-lifecycle.js";
 import { nowIso, parseTimestamp } from "../core/time.js";
-import {
-  LIMITS,
-  optionalBoolean,
-  optionalEnum,
-  optionalInteger,
-  optionalJsonObject,
-  optionalString,
-  optionalStringArray,
-  rejectUnknownFields,
-  requireObject,
-} from "../core/validate.js";
+import { checkInput, checkQuery } from "../core/input.js";
+import { FeedbackSetSchema, RunStepsSchema, StepFinishSchema, StepListSchema, StepRecordSchema } from "../core/schemas/steps.js";
+import { optionalJsonObject, uniqueStrings } from "../core/validate.js";
 import type { UsageDelta } from "../store/repos/run-metrics.js";
 import type { StepFilter } from "../store/repos/steps.js";
 import type { Store } from "../store/store.js";
@@ -23,9 +15,6 @@ import { audit } from "./audit.js";
 import { type PageInput, resolvePage } from "./paging.js";
 import { stepEvent } from "./run-events.js";
 import { runNotFound } from "./runs.js";
-
-const STEP_STATUSES = ["pending", "success", "failed", "cancelled"] as const;
-const FINISHED_STATUSES = ["success", "failed", "cancelled"] as const;
 
 /** What a producer reports about one LLM call. Token counts left out are 0 (or null where Letta allows null). */
 export interface StepInput {
@@ -74,38 +63,20 @@ export interface StepListQuery extends PageInput {
   end_date?: string | null;
 }
 
-const TEXT_FIELDS = [
-  "provider_name", "provider_category", "provider_id", "model", "model_endpoint", "model_handle", "error_type",
-  "trace_id", "request_id",
-] as const;
-const COUNT_FIELDS = ["prompt_tokens", "completion_tokens", "total_tokens"] as const;
-const NULLABLE_COUNT_FIELDS = ["cached_input_tokens", "cache_write_tokens", "reasoning_tokens"] as const;
-const TIMING_FIELDS = ["llm_request_start_ns", "llm_request_ns", "tool_execution_ns", "step_start_ns", "step_ns"] as const;
 const JSON_FIELDS = ["prompt_tokens_details", "completion_tokens_details", "error_data"] as const;
-const RECORD_FIELDS = [
-  "id", "status", "stop_reason", "context_window_limit", "tags", ...TEXT_FIELDS, ...COUNT_FIELDS, ...NULLABLE_COUNT_FIELDS,
-  ...TIMING_FIELDS, ...JSON_FIELDS,
-];
-const FINISH_FIELDS = RECORD_FIELDS.filter((f) => !["id", "tags", "context_window_limit"].includes(f));
 
 type StepFields = Partial<Omit<Step, "id" | "run_id" | "agent_id" | "project_id" | "created_at" | "updated_at" | "feedback">>;
 
-/** Validates the reported fields that are present; absent fields stay absent. */
-function parseStepFields(input: Record<string, unknown>): StepFields {
+/** The reported fields of a checked input that are present; absent (or null) fields stay absent. */
+function presentFields(body: Record<string, unknown>): StepFields {
   const fields: Record<string, unknown> = {};
-  for (const f of TEXT_FIELDS) if (input[f] != null) fields[f] = optionalString(input[f], f);
-  for (const f of [...COUNT_FIELDS, ...NULLABLE_COUNT_FIELDS, ...TIMING_FIELDS]) {
-    if (input[f] != null) fields[f] = optionalInteger(input[f], f, 0);
-  }
-  for (const f of JSON_FIELDS) if (input[f] != null) fields[f] = optionalJsonObject(input[f], f);
-  if (input.stop_reason != null) fields.stop_reason = parseStopReason(input.stop_reason);
-  if (input.context_window_limit != null) fields.context_window_limit = optionalInteger(input.context_window_limit, "context_window_limit", 0);
-  if (input.tags != null) fields.tags = optionalStringArray(input.tags, "tags", LIMITS.tags, LIMITS.tag);
-  if (input.status != null) fields.status = optionalEnum(input.status, "status", STEP_STATUSES);
+  for (const [field, value] of Object.entries(body)) if (value != null && field !== "id") fields[field] = value;
+  for (const f of JSON_FIELDS) if (fields[f] !== undefined) optionalJsonObject(fields[f], f);
+  if (fields.tags !== undefined) fields.tags = uniqueStrings(fields.tags as string[]);
   return fields as StepFields;
 }
 
-function usageOf(step: Pick<Step, "prompt_tokens" | "completion_tokens" | "total_tokens" | (typeof NULLABLE_COUNT_FIELDS)[number]>): UsageDelta {
+function usageOf(step: Pick<Step, "prompt_tokens" | "completion_tokens" | "total_tokens" | "cached_input_tokens" | "cache_write_tokens" | "reasoning_tokens">): UsageDelta {
   return {
     prompt_tokens: step.prompt_tokens,
     completion_tokens: step.completion_tokens,
@@ -138,18 +109,15 @@ export class StepService {
   async record(actor: Actor, runId: string, input: StepInput): Promise<Step> {
     requireWriter(actor);
     requireId("run", runId);
-    const body = requireObject(input, "the step");
-    rejectUnknownFields(body, RECORD_FIELDS, "recording a step");
-    const id = input.id == null ? newId("step") : requireId("step", input.id, "id");
-    const fields = parseStepFields(body);
+    const body = checkInput(StepRecordSchema, input);
+    const id = body.id == null ? newId("step") : requireId("step", body.id, "id");
+    const fields = presentFields(body);
     const prompt = fields.prompt_tokens ?? 0;
     const completion = fields.completion_tokens ?? 0;
 
     return this.store.transaction(async (tx) => {
       const now = nowIso();
       const locked = await lockActiveRun(tx, actor, runId, 1, "record a step", now);
-      // A server-made id is a fresh UUID; only a producer's own id can collide.
-      if (input.id != null && (await tx.steps.exists(id))) throw new ConflictError(`step ${id} already exists; omit id to let the server assign one`);
       const step: Step = {
         status: "pending",
         stop_reason: null,
@@ -187,7 +155,12 @@ export class StepService {
         created_at: now,
         updated_at: now,
       };
-      await tx.steps.insert({ ...step, organization_id: actor.organization_id });
+      // A server-made id is a fresh UUID; only a producer's own id can be taken.
+      if (!(await tx.steps.insert({ ...step, organization_id: actor.organization_id }))) {
+        throw (await tx.steps.exists(actor.organization_id, id))
+          ? new ConflictError(`step ${id} already exists; omit id to let the server assign one`)
+          : new ConflictError(`step id ${id} cannot be used; omit id to let the server assign one`);
+      }
       await tx.metrics.addUsage(runId, usageOf(step), 1);
       await tx.events.insertMany(actor.organization_id, [stepEvent(step, locked.lastSeqId)]);
       await audit(tx, actor, "step.record", { run_id: runId, target_id: step.id });
@@ -204,11 +177,9 @@ export class StepService {
     requireWriter(actor);
     requireId("run", runId);
     requireId("step", stepId);
-    const body = requireObject(input, "the step update");
-    rejectUnknownFields(body, FINISH_FIELDS, "finishing a step");
-    const status = optionalEnum(input.status, "status", FINISHED_STATUSES);
-    if (status === undefined) throw new InvalidArgumentError(`status is required: one of ${FINISHED_STATUSES.join(", ")}`);
-    const fields = parseStepFields(body);
+    const body = checkInput(StepFinishSchema, input);
+    const status = body.status;
+    const fields = presentFields(body);
 
     return this.store.transaction(async (tx) => {
       const now = nowIso();
@@ -257,8 +228,9 @@ export class StepService {
   }
 
   /** Steps of one run, newest first unless `order` says otherwise. */
-  async listForRun(actor: Actor, runId: string, query: PageInput = {}): Promise<Step[]> {
+  async listForRun(actor: Actor, runId: string, input: PageInput = {}): Promise<Step[]> {
     requireId("run", runId);
+    const query = checkQuery(RunStepsSchema, input);
     const read = this.store.read;
     if ((await read.runs.get(actor.organization_id, runId)) === undefined) throw runNotFound(runId);
     const page = await resolvePage(query, "step", "desc", (id) => read.steps.cursor(actor.organization_id, id, runId));
@@ -266,18 +238,18 @@ export class StepService {
   }
 
   /** Steps across the organization, filtered as Letta's /v1/steps. */
-  async list(actor: Actor, query: StepListQuery = {}): Promise<Step[]> {
+  async list(actor: Actor, input: StepListQuery = {}): Promise<Step[]> {
+    const query = checkQuery(StepListSchema, input);
     const filter: StepFilter = {};
-    if (query.agent_id != null) filter.agent_id = requireId("agent", query.agent_id, "agent_id");
-    if (query.model != null) filter.model = optionalString(query.model, "model");
-    if (query.feedback != null) filter.feedback = optionalEnum(query.feedback, "feedback", ["positive", "negative"] as const);
-    const hasFeedback = optionalBoolean(query.has_feedback, "has_feedback");
-    if (hasFeedback !== undefined) filter.has_feedback = hasFeedback;
-    const tags = optionalStringArray(query.tags, "tags", LIMITS.tags, LIMITS.tag);
+    if (query.agent_id !== undefined) filter.agent_id = requireId("agent", query.agent_id, "agent_id");
+    if (query.model !== undefined) filter.model = query.model;
+    if (query.feedback !== undefined) filter.feedback = query.feedback;
+    if (query.has_feedback !== undefined) filter.has_feedback = query.has_feedback;
+    const tags = uniqueStrings(query.tags);
     if (tags !== undefined && tags.length > 0) filter.tags = tags;
-    const traces = optionalStringArray(query.trace_ids, "trace_ids", LIMITS.pageMax, LIMITS.name);
+    const traces = uniqueStrings(query.trace_ids);
     if (traces !== undefined && traces.length > 0) filter.trace_ids = traces;
-    if (query.project_id != null) filter.project_id = optionalString(query.project_id, "project_id");
+    if (query.project_id !== undefined) filter.project_id = query.project_id;
     if (query.start_date != null) filter.start_date = parseTimestamp(query.start_date, "start_date");
     if (query.end_date != null) filter.end_date = parseTimestamp(query.end_date, "end_date");
     const read = this.store.read;
@@ -289,9 +261,9 @@ export class StepService {
   async setFeedback(actor: Actor, stepId: string, input: { feedback?: Feedback | null; tags?: string[] | null }): Promise<Step> {
     requireWriter(actor);
     requireId("step", stepId);
-    rejectUnknownFields(requireObject(input, "the feedback"), ["feedback", "tags"], "step feedback");
-    const feedback = optionalEnum(input.feedback, "feedback", ["positive", "negative"] as const) ?? null;
-    const tags = optionalStringArray(input.tags, "tags", LIMITS.tags, LIMITS.tag);
+    const body = checkInput(FeedbackSetSchema, input);
+    const feedback = body.feedback ?? null;
+    const tags = uniqueStrings(body.tags);
     const updated = await this.store.transaction(async (tx) => {
       const step = await tx.steps.get(actor.organization_id, stepId);
       if (step === undefined) return undefined;

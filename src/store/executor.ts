@@ -3,6 +3,8 @@
  * with `?` placeholders; each backend binds them its own way. Parameters are plain values:
  * strings, numbers, booleans, null; JSON is passed as a serialized string.
  */
+import type { StatsBucket } from "../core/model.js";
+
 export type SqlParam = string | number | boolean | null | bigint;
 
 export interface Executor {
@@ -33,7 +35,7 @@ export interface Dialect {
    */
   plusSeconds(column: string, seconds: string): string;
   /** The ISO text (…Z) of the start of the minute, hour or day holding the timestamp in `column`. */
-  timeBucket(column: string, unit: "minute" | "hour" | "day"): string;
+  timeBucket(column: string, unit: StatsBucket): string;
   /** A FROM item yielding one row per string in the JSON array `column`, as `alias.value`. */
   jsonArrayElements(column: string, alias: string): string;
 }

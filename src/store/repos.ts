@@ -1,8 +1,9 @@
-import type { RunNotice } from "../events/notice.js";
+import type { RunNotice } from "../core/run-notice.js";
 import type { Dialect, Executor } from "./executor.js";
 import { AgentRepo } from "./repos/agents.js";
 import { ApiKeyRepo } from "./repos/api-keys.js";
 import { AuditRepo } from "./repos/audit.js";
+import { InstanceRepo } from "./repos/instance.js";
 import { LivenessRepo } from "./repos/liveness.js";
 import { MessageRepo } from "./repos/messages.js";
 import { OrganizationRepo } from "./repos/organizations.js";
@@ -30,6 +31,8 @@ export class Repos {
   readonly stats: RunStatsRepo;
   /** The reaper's view of active runs across organizations. */
   readonly liveness: LivenessRepo;
+  /** Figures across organizations, for the installation's metrics. */
+  readonly instance: InstanceRepo;
   /** Runs whose event logs grew in this transaction, announced once it commits. */
   readonly notices: RunNotice[] = [];
 
@@ -47,5 +50,6 @@ export class Repos {
     this.retention = new RetentionRepo(db);
     this.stats = new RunStatsRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
+    this.instance = new InstanceRepo(db);
   }
 }

@@ -1,11 +1,21 @@
 /**
  * The store contract: repositories over one database, and transactions that group writes.
  * Two backends implement it — SQLite (embedded default) and PostgreSQL — behind the same
- * SQL; `openStore` picks one from a URL.
+ * SQL; `openStore` picks one from a URL. All of runledger's SQL lives under this folder.
+ *
+ * What `transaction()` means differs in one way a reader should know. On PostgreSQL each
+ * transaction is its own, on a pooled connection. On SQLite (one connection per process)
+ * transactions commit in groups: those that start in the same turn of the event loop each
+ * run in a SAVEPOINT inside one `BEGIN IMMEDIATE`, one after another, and one COMMIT ends
+ * them all. A transaction that throws rolls back to its savepoint alone, and no caller's
+ * promise resolves before the COMMIT, so "resolved" still means "committed"; a transaction
+ * that awaits something slow holds up the ones queued behind it.
+ * Details in sqlite/driver.ts.
  */
 import { resolve } from "node:path";
-import type { RunNotice } from "../events/notice.js";
+import type { RunNotice } from "../core/run-notice.js";
 import type { DialectName, Driver } from "./executor.js";
+import { type JobLockResult, type JobName, withJobLock } from "./job-lock.js";
 import { PostgresDriver } from "./postgres/driver.js";
 import { Repos } from "./repos.js";
 import { SqliteDriver } from "./sqlite/driver.js";
@@ -36,6 +46,16 @@ export class Store {
     return result;
   }
 
+  /** Resolves when the database answers a query (readiness). */
+  async ping(): Promise<void> {
+    await this.driver.get("SELECT 1 AS ok");
+  }
+
+  /** Runs a singleton background job unless another process is running it (see job-lock.ts). */
+  withJobLock<T>(name: JobName, job: () => Promise<T>): Promise<JobLockResult<T>> {
+    return withJobLock(this.driver, name, job);
+  }
+
   migrate(): Promise<void> {
     return this.driver.migrate();
   }
@@ -43,6 +63,23 @@ export class Store {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+const owners = new WeakMap<object, Store>();
+
+/** Records that `owner` (a ledger) works on `store`; see storeOf. */
+export function bindStore(owner: object, store: Store): void {
+  owners.set(owner, store);
+}
+
+/**
+ * The store beneath a ledger, for tests and tools (benchmarks, the schema dump) that look at
+ * the database directly. runledger's own code reaches the database only through services.
+ */
+export function storeOf(owner: object): Store {
+  const store = owners.get(owner);
+  if (store === undefined) throw new Error("not a ledger opened by openLedger");
+  return store;
 }
 
 /**

@@ -21,7 +21,7 @@
  * chain, so sweeps never overlap). A failed sweep goes to onError and the loop carries on;
  * nothing a sweep does can crash the process. stop() ends the loop and waits for the sweep in
  * flight, which returns after its current batch. On PostgreSQL one process sweeps at a time
- * (an advisory lock, see singleton.ts); a process that finds the lock taken skips its turn.
+ * (an advisory lock, see store/job-lock.ts); a process that finds the lock taken skips its turn.
  */
 import { InvalidTransitionError, NotFoundError } from "../core/errors.js";
 import { yieldToEventLoop } from "../core/yield.js";
@@ -30,12 +30,9 @@ import { audit } from "../services/audit.js";
 import { transition } from "../services/run-transitions.js";
 import type { ActiveKey, LivenessDefaults, LivenessReason, OverdueRun } from "../store/repos/liveness.js";
 import type { Store } from "../store/store.js";
-import { runAsSingleton } from "./singleton.js";
+import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
 
 export type { LivenessDefaults, LivenessReason } from "../store/repos/liveness.js";
-
-/** Names the reaper's advisory lock among the database's (the migration lock is 727_274_001). */
-export const REAPER_LOCK_ID = 727_274_002;
 
 const DEFAULT_BATCH_SIZE = 500;
 
@@ -50,6 +47,8 @@ export interface LivenessReaperOptions {
   batchSize?: number;
   /** Where a failed sweep or a throwing onReaped is reported (default: console.error). */
   onError?: (error: unknown) => void;
+  /** Hears each transition and reaped run (default: nobody). */
+  telemetry?: Telemetry;
   /** Called after each reaped run's transaction has committed; a returned promise is not awaited, its rejection goes to onError. */
   onReaped?: (run: Run, reason: LivenessReason) => void | Promise<void>;
 }
@@ -126,7 +125,7 @@ export class LivenessReaper {
     const counts: SweepCounts = { expired: 0, timed_out: 0, heartbeat_lost: 0 };
     const at = now.toISOString();
     let tried = 0;
-    await runAsSingleton(this.store, REAPER_LOCK_ID, async () => {
+    await this.store.withJobLock("reaper", async () => {
       // One pass over the active runs, a window at a time: a run that becomes overdue behind
       // the cursor is found by the next sweep.
       let after: ActiveKey | undefined;
@@ -166,6 +165,7 @@ export class LivenessReaper {
           stopReason: due.reason,
           now: at,
           set: { error: { type: due.reason, message: explain(run, due) } },
+          telemetry: this.options.telemetry ?? NO_TELEMETRY,
         });
         await audit(tx, { organization_id: candidate.organization_id }, "run.reap", { run_id: run.id, details: { reason: due.reason } });
         return { run: failed, reason: due.reason };
@@ -178,6 +178,7 @@ export class LivenessReaper {
   }
 
   private notify(run: Run, reason: LivenessReason): void {
+    (this.options.telemetry ?? NO_TELEMETRY).runReaped(reason);
     try {
       const result: unknown = this.options.onReaped?.(run, reason);
       // An async callback's rejection must not become an unhandled rejection.

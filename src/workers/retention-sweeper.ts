@@ -10,10 +10,8 @@ import { TERMINAL_STATUSES } from "../core/run-lifecycle.js";
 import { yieldToEventLoop } from "../core/yield.js";
 import { audit } from "../services/audit.js";
 import type { Store } from "../store/store.js";
-import { retentionActions } from "../telemetry/metrics.js";
-import { runAsSingleton } from "./singleton.js";
+import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
 
-export const RETENTION_LOCK_ID = 727_274_003;
 const DAY_MS = 86_400_000;
 
 export interface RetentionOptions {
@@ -22,6 +20,8 @@ export interface RetentionOptions {
   defaultGraceDays: number;
   batchSize?: number;
   onError?: (error: unknown) => void;
+  /** Hears how many runs each batch deleted (default: nobody). */
+  telemetry?: Telemetry;
 }
 
 export interface RetentionCounts {
@@ -38,7 +38,7 @@ export class RetentionSweeper {
 
   /** One full pass; `onProgress` hears the running totals after every batch. */
   async sweep(now = new Date(), onProgress?: (counts: RetentionCounts) => void): Promise<RetentionCounts> {
-    const result = await runAsSingleton(this.store, RETENTION_LOCK_ID, () => this.pass(now, onProgress));
+    const result = await this.store.withJobLock("retention", () => this.pass(now, onProgress));
     return result.acquired ? result.value : { expired: 0, purged: 0 };
   }
 
@@ -71,7 +71,7 @@ export class RetentionSweeper {
         const deleted = await step();
         counts[kind] += deleted;
         if (deleted > 0) {
-          retentionActions.inc({ kind }, deleted);
+          (this.options.telemetry ?? NO_TELEMETRY).runsDeleted(kind, deleted);
           onProgress?.({ ...counts });
         }
         if (deleted < batch) return;

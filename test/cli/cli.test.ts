@@ -8,10 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openLedger } from "../../src/ledger.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { ADMIN_KEY, exited, root, start, tsx, type Started } from "../support/process.js";
+import { storeOf } from "../../src/store/store.js";
 
 const exec = promisify(execFile);
 
-for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledger command [${backend.name}]`, () => {
+// Each command is a new Node process (seconds apiece on a busy machine), and a test runs up to six.
+for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledger command [${backend.name}]`, { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "runledger-cli-"));
   const schema = uniqueSchema();
   const databaseUrl = backend.name === "sqlite" ? `sqlite:${join(dir, "cli.db")}` : `${POSTGRES_URL}?schema=${schema}`;
@@ -50,7 +52,7 @@ for (const backend of BACKENDS) describe.skipIf(!backend.available)(`the runledg
     rmSync(dir, { recursive: true, force: true });
     if (backend.name === "postgres") {
       const ledger = await openLedger({ url: databaseUrl, listen: false });
-      await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
       await ledger.close();
     }
   });

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 forEachBackend("API keys and organizations", (world) => {
   it("bootstraps once: the first key is a superuser admin, stored only as a hash", async () => {
@@ -9,7 +10,7 @@ forEachBackend("API keys and organizations", (world) => {
     expect(first!.key).toMatchObject({ role: "admin", is_superuser: true });
     expect(first!.key.key).toMatch(/^rlk_[A-Za-z0-9]{12}_/);
     expect(await ledger.apiKeys.bootstrap()).toBeUndefined();
-    const stored = await ledger.store.driver.all<Record<string, unknown>>("SELECT * FROM api_keys");
+    const stored = await storeOf(ledger).driver.all<Record<string, unknown>>("SELECT * FROM api_keys");
     expect(JSON.stringify(stored)).not.toContain(first!.key.key);
 
     const superuser = await ledger.apiKeys.authenticate(first!.key.key);

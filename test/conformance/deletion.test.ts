@@ -1,9 +1,10 @@
 import { expect, it } from "vitest";
 import { forEachBackend, type World } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 async function rowCounts(world: World, runId: string) {
   const count = async (table: string, column: string) =>
-    Number((await world.ledger.store.driver.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, [runId]))!.n);
+    Number((await storeOf(world.ledger).driver.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, [runId]))!.n);
   return {
     runs: await count("runs", "id"),
     run_metrics: await count("run_metrics", "id"),
@@ -57,7 +58,7 @@ forEachBackend("soft deletion of an active run", (world) => {
     const t = await world().tenant();
     const run = await t.run({ status: "running" });
     await world().ledger.runs.softDelete(t.writer, run.id);
-    const row = await world().ledger.store.driver.get<{ status: string; stop_reason: string; deleted_at: string | null }>(
+    const row = await storeOf(world().ledger).driver.get<{ status: string; stop_reason: string; deleted_at: string | null }>(
       "SELECT status, stop_reason, deleted_at FROM runs WHERE id = ?",
       [run.id],
     );

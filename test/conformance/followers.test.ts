@@ -13,6 +13,7 @@ import type { RunStatus } from "../../src/core/run-lifecycle.js";
 import { openLedger, type Ledger } from "../../src/ledger.js";
 import { forEachBackend } from "../support/fixtures.js";
 import { waitFor } from "../support/wait.js";
+import { storeOf } from "../../src/store/store.js";
 
 interface Follower {
   seen: RunEvent[];
@@ -59,7 +60,7 @@ forEachBackend("many followers of one run", (world) => {
     })()));
     await ledger.runs.update(tenant.writer, run.id, { status: "completed", stop_reason: "end_turn" });
 
-    const all = await ledger.store.read.events.list(tenant.orgId, run.id, 0, 1_000);
+    const all = await storeOf(ledger).read.events.list(tenant.orgId, run.id, 0, 1_000);
     expect(all.filter((e) => e.kind === "message")).toHaveLength(3 + 20);
     const seqs = (events: readonly RunEvent[]) => events.map((e) => e.seq_id);
     for (const follower of [...fromStart, ...fromSecond, ...messagesOnly]) expect(await follower.ended).toBe("completed");
@@ -73,14 +74,14 @@ forEachBackend("many followers of one run", (world) => {
     const { ledger } = world();
     const tenant = await world().tenant();
     const run = await tenant.run({ status: "running" });
-    const start = (await ledger.store.read.events.list(tenant.orgId, run.id, 0, 1_000)).at(-1)!.seq_id;
+    const start = (await storeOf(ledger).read.events.list(tenant.orgId, run.id, 0, 1_000)).at(-1)!.seq_id;
     const stop = stopper();
     // A long poll interval: only notices wake these followers.
     const followers = await Promise.all(Array.from({ length: 50 }, () => follow(ledger, tenant.reader, run.id, start, stop.signal, { pollIntervalMs: 60_000 })));
     await ledger.messages.append(tenant.writer, run.id, say("first"));
     await waitFor("every follower to get the first message", () => followers.every((f) => f.seen.length === 1));
 
-    const repo = ledger.store.read.events;
+    const repo = storeOf(ledger).read.events;
     const list = repo.list;
     let reads = 0;
     repo.list = (...args) => {

@@ -3,6 +3,7 @@ import type { Executor, SqlParam } from "../../src/store/executor.js";
 import { Repos } from "../../src/store/repos.js";
 import type { Store } from "../../src/store/store.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 /**
  * The list queries, and the statistics' reads by rank, must stay index range scans at
@@ -51,7 +52,7 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
   "active runs": { index: /runs_active|runs_org_status_created/, call: (r) => r.runs.list(ORG, { statuses: ["created", "running"] }, "created_at", PAGE) },
   "a run's steps": { index: /steps_run_created/, call: (r) => r.steps.list(ORG, { run_id: RUN }, PAGE) },
   "the organization's steps": { index: /steps_org_created/, call: (r) => r.steps.list(ORG, {}, PAGE) },
-  "a run's messages": { index: /messages_run_sequence/, call: (r) => r.messages.list(RUN, undefined, { order: "asc", limit: 100, after: [0] }) },
+  "a run's messages": { index: /messages_run_sequence/, call: (r) => r.messages.list(ORG, RUN, undefined, { order: "asc", limit: 100, after: [0] }) },
   "a run's events": { index: /run_events_run_seq/, call: (r) => r.events.list(ORG, RUN, 0, 100) },
   "a duration percentile of the organization": { index: /runs_org_duration/, call: (r) => r.stats.valueAt(ORG, {}, "total_duration_ns", 990_000) },
   "a TTFT percentile of the organization": { index: /runs_org_ttft/, call: (r) => r.stats.valueAt(ORG, {}, "ttft_ns", 500_000) },
@@ -60,7 +61,7 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
 forEachBackend("indexes", (world) => {
   for (const [name, { index, call }] of Object.entries(CASES)) {
     it(`${name}: an index range scan without a sort`, async () => {
-      const store = world().ledger.store;
+      const store = storeOf(world().ledger);
       const { repos, statements } = recorder(store);
       await call(repos);
       const select = statements.at(-1)!;

@@ -7,6 +7,7 @@ import type { RunEvent } from "../../src/core/model.js";
 import { openLedger, type Ledger } from "../../src/ledger.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { waitFor } from "../support/wait.js";
+import { storeOf } from "../../src/store/store.js";
 
 describe.skipIf(!BACKENDS[1]!.available)("LISTEN/NOTIFY between ledgers", () => {
   const schema = uniqueSchema();
@@ -19,7 +20,7 @@ describe.skipIf(!BACKENDS[1]!.available)("LISTEN/NOTIFY between ledgers", () => 
   });
 
   afterAll(async () => {
-    await writer.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+    await storeOf(writer).driver.run(`DROP SCHEMA ${schema} CASCADE`);
     await writer.close();
     await reader.close();
   });

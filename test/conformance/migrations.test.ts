@@ -8,6 +8,7 @@ import { openLedger } from "../../src/ledger.js";
 import { POSTGRES_MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import { SQLITE_MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
+import { storeOf } from "../../src/store/store.js";
 
 const run = promisify(execFile);
 const child = join(import.meta.dirname, "../support/migrate-child.ts");
@@ -31,7 +32,7 @@ describe("migrations", () => {
     const url = `sqlite:${join(dir, "race.db")}`;
     await migrateConcurrently(url, 4);
     const ledger = await openLedger({ url });
-    const rows = await ledger.store.driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+    const rows = await storeOf(ledger).driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
     expect(rows.map((r) => Number(r.version))).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
     const org = await ledger.organizations.createTrusted("after the race");
     expect(org.id).toMatch(/^org-/);
@@ -44,11 +45,11 @@ describe("migrations", () => {
     await migrateConcurrently(url, 4);
     const ledger = await openLedger({ url });
     try {
-      const rows = await ledger.store.driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+      const rows = await storeOf(ledger).driver.all<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
       expect(rows.map((r) => Number(r.version))).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
       expect((await ledger.organizations.createTrusted("after the race")).id).toMatch(/^org-/);
     } finally {
-      await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+      await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
       await ledger.close();
     }
   });

@@ -3,8 +3,8 @@ import { InvalidTransitionError } from "../../src/core/errors.js";
 import type { Run } from "../../src/core/model.js";
 import type { Driver, Executor, SqlParam } from "../../src/store/executor.js";
 import { Repos } from "../../src/store/repos.js";
-import { openStore, Store } from "../../src/store/store.js";
-import { LivenessReaper, REAPER_LOCK_ID, type LivenessDefaults, type LivenessReaperOptions } from "../../src/workers/reaper.js";
+import { openStore, Store, storeOf } from "../../src/store/store.js";
+import { LivenessReaper, type LivenessDefaults, type LivenessReaperOptions } from "../../src/workers/reaper.js";
 import { forEachBackend, type Tenant } from "../support/fixtures.js";
 
 const MINUTE = 60_000;
@@ -44,7 +44,7 @@ function instrumented(store: Store, failSessions = 0): { store: Store; sweeps: (
 }
 
 forEachBackend("liveness reaper", (world) => {
-  const store = () => world().ledger.store;
+  const store = () => storeOf(world().ledger);
 
   function reaper(defaults: Partial<LivenessDefaults> = {}, options: Partial<LivenessReaperOptions> = {}, on: Store = store()) {
     return new LivenessReaper(on, { intervalMs: 20, defaults: { ...NO_DEFAULTS, ...defaults }, ...options });
@@ -392,16 +392,9 @@ forEachBackend("liveness reaper", (world) => {
     const t = await world().tenant();
     const run = await t.run({ input: { ttl_s: 60 } });
     const now = at(run.created_at, 2 * MINUTE);
-    const key = `${REAPER_LOCK_ID}, hashtext(current_schema())`;
-    const whileLocked = await store().driver.withSession(async (session) => {
-      expect(await session.get(`SELECT pg_try_advisory_lock(${key}) AS locked`)).toEqual({ locked: true });
-      try {
-        return await reaper().sweep(now);
-      } finally {
-        await session.run(`SELECT pg_advisory_unlock(${key})`);
-      }
-    });
-    expect(whileLocked).toEqual(NOTHING);
+    // Another process's sweep holds the lock: this one, asking meanwhile, does nothing.
+    const whileLocked = await store().withJobLock("reaper", () => reaper().sweep(now));
+    expect(whileLocked).toEqual({ acquired: true, value: NOTHING });
     expect(await statusOf(run.id)).toEqual({ status: "created", stop_reason: null });
     expect(await reaper().sweep(now)).toEqual({ ...NOTHING, expired: 1 });
   });

@@ -1,13 +1,14 @@
 import { expect, it } from "vitest";
 import { RetentionSweeper } from "../../src/workers/retention-sweeper.js";
 import { forEachBackend, type World } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 const DAY = 86_400_000;
 
 async function orphanCount(world: World): Promise<number> {
   let total = 0;
   for (const [table, column] of [["run_metrics", "id"], ["steps", "run_id"], ["messages", "run_id"], ["run_events", "run_id"], ["webhook_deliveries", "run_id"]]) {
-    const row = await world.ledger.store.driver.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} NOT IN (SELECT id FROM runs)`);
+    const row = await storeOf(world.ledger).driver.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} NOT IN (SELECT id FROM runs)`);
     total += Number(row!.n);
   }
   return total;
@@ -32,7 +33,7 @@ forEachBackend("retention", (world) => {
       if (end === "failed") await ledger.runs.update(t.writer, run.id, { status: "failed" });
       if (end === "cancelled") await ledger.runs.cancel(t.writer, run.id);
       const ageDays = [5, 20, 40][i % 3]!;
-      await ledger.store.driver.run("UPDATE runs SET completed_at = ? WHERE id = ? AND completed_at IS NOT NULL", [
+      await storeOf(ledger).driver.run("UPDATE runs SET completed_at = ? WHERE id = ? AND completed_at IS NOT NULL", [
         new Date(now.getTime() - ageDays * DAY).toISOString(),
         run.id,
       ]);
@@ -41,25 +42,25 @@ forEachBackend("retention", (world) => {
     const keep = await ledger.runs.create(other.writer, { agent_id: otherAgent.id });
     await ledger.runs.update(other.writer, keep.id, { status: "running" });
     await ledger.runs.update(other.writer, keep.id, { status: "completed" });
-    await ledger.store.driver.run("UPDATE runs SET completed_at = ? WHERE id = ?", [new Date(now.getTime() - 400 * DAY).toISOString(), keep.id]);
+    await storeOf(ledger).driver.run("UPDATE runs SET completed_at = ? WHERE id = ?", [new Date(now.getTime() - 400 * DAY).toISOString(), keep.id]);
 
     await ledger.retention.set(t.admin, { terminal_days: 30, status_days: { failed: 10 }, soft_deleted_grace_days: 3 });
     const softDeleted = made.find((m) => m.end === "running")!;
     await ledger.runs.softDelete(t.writer, softDeleted.id);
     // Soft delete cancelled it just now; age both clocks so only the grace period applies.
-    await ledger.store.driver.run("UPDATE runs SET deleted_at = ?, completed_at = ? WHERE id = ?", [
+    await storeOf(ledger).driver.run("UPDATE runs SET deleted_at = ?, completed_at = ? WHERE id = ?", [
       new Date(now.getTime() - 4 * DAY).toISOString(),
       new Date(now.getTime() - 4 * DAY).toISOString(),
       softDeleted.id,
     ]);
 
-    const sweeper = new RetentionSweeper(ledger.store, { intervalMs: 60_000, defaultGraceDays: 7, batchSize: 100 });
+    const sweeper = new RetentionSweeper(storeOf(ledger), { intervalMs: 60_000, defaultGraceDays: 7, batchSize: 100 });
     const progress: number[] = [];
     const counts = await sweeper.sweep(now, (c) => progress.push(c.expired + c.purged));
     const expected = made.filter((m) => m !== softDeleted && ((m.end === "failed" && m.ageDays > 10) || (m.end !== "running" && m.ageDays > 30)));
     expect(counts).toEqual({ expired: expected.length, purged: 1 });
     expect(progress.length).toBeGreaterThan(2);
-    const remaining = new Set((await ledger.store.driver.all<{ id: string }>("SELECT id FROM runs")).map((r) => r.id));
+    const remaining = new Set((await storeOf(ledger).driver.all<{ id: string }>("SELECT id FROM runs")).map((r) => r.id));
     for (const m of made) expect(remaining.has(m.id), `${m.end} ${m.ageDays}d`).toBe(!expected.includes(m) && m !== softDeleted);
     expect(remaining.has(keep.id)).toBe(true);
     expect(await orphanCount(world())).toBe(0);
@@ -76,10 +77,10 @@ forEachBackend("retention", (world) => {
       const run = await ledger.runs.create(t.writer, { agent_id: agent.id });
       await ledger.runs.cancel(t.writer, run.id);
     }
-    await ledger.store.driver.run("UPDATE runs SET completed_at = ? WHERE status = 'cancelled'", ["2000-01-01T00:00:00.000Z"]);
+    await storeOf(ledger).driver.run("UPDATE runs SET completed_at = ? WHERE status = 'cancelled'", ["2000-01-01T00:00:00.000Z"]);
     await ledger.retention.set(t.admin, { terminal_days: 1 });
     const order: string[] = [];
-    const sweeping = new RetentionSweeper(ledger.store, { intervalMs: 60_000, defaultGraceDays: 7, batchSize: 20 })
+    const sweeping = new RetentionSweeper(storeOf(ledger), { intervalMs: 60_000, defaultGraceDays: 7, batchSize: 20 })
       .sweep()
       .then(() => order.push("sweep done"));
     const reading = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
@@ -93,8 +94,11 @@ forEachBackend("retention", (world) => {
   it("validates policies and keeps them per organization (admin only)", async () => {
     const t = await world().tenant();
     expect(await world().ledger.retention.get(t.admin)).toMatchObject({ terminal_days: null, status_days: {} });
-    await expect(world().ledger.retention.set(t.admin, { status_days: { running: 3 } as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(world().ledger.retention.set(t.admin, { terminal_days: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(world().ledger.retention.set(t.admin, { status_days: { running: 3 } as never })).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+      problems: ["status_days: unknown field 'running'"],
+    });
+    await expect(world().ledger.retention.set(t.admin, { terminal_days: 0 })).rejects.toMatchObject({ code: "VALIDATION_ERROR", problems: ["terminal_days must be >= 1"] });
     await expect(world().ledger.retention.set(t.writer, { terminal_days: 3 })).rejects.toMatchObject({ code: "PERMISSION_DENIED" });
     const set = await world().ledger.retention.set(t.admin, { terminal_days: 90, status_days: { cancelled: 7 } });
     expect(await world().ledger.retention.get(t.admin)).toEqual(set);

@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { InvalidArgumentError, InvalidTransitionError } from "../../src/core/errors.js";
 import { RUN_STATUSES, type RunStatus, canTransition } from "../../src/core/run-lifecycle.js";
 import { forEachBackend, type Tenant } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 const TERMINAL_UPDATE: Record<string, { status: RunStatus; stop_reason: string }> = {
   completed: { status: "completed", stop_reason: "end_turn" },
@@ -63,7 +64,7 @@ forEachBackend("run lifecycle", (world) => {
         expect(agent.last_stop_reason).toBe(done.stop_reason);
         expect(agent.last_run_completion).toBe(done.completed_at);
         expect(agent.last_run_duration_ms).toBe(Math.round(done.total_duration_ns! / 1e6));
-        const events = await world().ledger.store.read.events.list(t.orgId, run.id, 0, 100);
+        const events = await storeOf(world().ledger).read.events.list(t.orgId, run.id, 0, 100);
         const statuses = events.filter((e) => e.kind === "status").map((e) => e.event.status);
         expect(statuses.at(-1)).toBe(to);
         expect(events.map((e) => e.seq_id)).toEqual(events.map((_, i) => i + 1));
@@ -91,7 +92,7 @@ forEachBackend("run lifecycle", (world) => {
     const first = await world().ledger.runs.update(t.writer, run.id, { status: "completed", stop_reason: "end_turn" });
     const again = await world().ledger.runs.update(t.writer, run.id, { status: "completed", stop_reason: "end_turn" });
     expect(again).toEqual(first);
-    const events = await world().ledger.store.read.events.list(t.orgId, run.id, 0, 100);
+    const events = await storeOf(world().ledger).read.events.list(t.orgId, run.id, 0, 100);
     expect(events.filter((e) => e.event.status === "completed")).toHaveLength(1);
     await expect(world().ledger.runs.update(t.writer, run.id, { status: "completed", stop_reason: "max_steps" })).rejects.toBeInstanceOf(
       InvalidTransitionError,
@@ -107,7 +108,10 @@ forEachBackend("run lifecycle", (world) => {
     await expect(world().ledger.runs.update(t.writer, run.id, { status: "running", stop_reason: "end_turn" })).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
-    await expect(world().ledger.runs.update(t.writer, run.id, { stop_reason: "no_such_reason" as never })).rejects.toThrow(/not a stop reason/);
+    await expect(world().ledger.runs.update(t.writer, run.id, { stop_reason: "no_such_reason" as never })).rejects.toMatchObject({
+      code: "VALIDATION_ERROR",
+      message: expect.stringMatching(/^invalid request: stop_reason must be one of end_turn, /),
+    });
     expect((await world().ledger.runs.get(t.reader, run.id)).status).toBe("running");
     const byReason = await world().ledger.runs.update(t.writer, run.id, { stop_reason: "max_tokens_exceeded" });
     expect(byReason).toMatchObject({ status: "failed", stop_reason: "max_tokens_exceeded" });
@@ -212,7 +216,7 @@ forEachBackend("run lifecycle", (world) => {
         expect((result as PromiseRejectedResult).reason).toBeInstanceOf(InvalidTransitionError);
       }
     }
-    const events = await world().ledger.store.read.events.list(t.orgId, run.id, 0, 100);
+    const events = await storeOf(world().ledger).read.events.list(t.orgId, run.id, 0, 100);
     expect(events.filter((e) => e.kind === "status" && (e.event.status === "completed" || e.event.status === "failed"))).toHaveLength(1);
   });
 

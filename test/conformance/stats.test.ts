@@ -3,6 +3,7 @@ import type { Actor } from "../../src/core/model.js";
 import type { Ledger } from "../../src/ledger.js";
 import { BACKENDS } from "../support/backends.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 interface Spec {
   agent: 0 | 1;
@@ -41,9 +42,9 @@ async function seed(ledger: Ledger, actor: Actor, specs: Spec[]): Promise<string
     if (spec.end === "failed") await ledger.runs.update(actor, run.id, { status: "failed", stop_reason: "llm_api_error", total_duration_ns: spec.durationMs * 1e6 });
     if (spec.end === "cancelled") {
       await ledger.runs.cancel(actor, run.id);
-      await ledger.store.driver.run("UPDATE runs SET total_duration_ns = ? WHERE id = ?", [spec.durationMs * 1e6, run.id]);
+      await storeOf(ledger).driver.run("UPDATE runs SET total_duration_ns = ? WHERE id = ?", [spec.durationMs * 1e6, run.id]);
     }
-    await ledger.store.driver.run("UPDATE runs SET created_at = ? WHERE id = ?", [spec.createdAt, run.id]);
+    await storeOf(ledger).driver.run("UPDATE runs SET created_at = ? WHERE id = ?", [spec.createdAt, run.id]);
   }
   return agents;
 }
@@ -140,8 +141,8 @@ forEachBackend("run statistics", (world) => {
     const t = await world().tenant();
     const report = await world().ledger.stats.stats(t.reader, { group_by: "agent_id" });
     expect(report).toMatchObject({ summary: { runs: 0, error_rate: 0, duration_ns: { p50: null } }, groups: [], top_tools: [] });
-    await expect(world().ledger.stats.stats(t.reader, { group_by: "colour" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(world().ledger.stats.stats(t.reader, { bucket: "week" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(world().ledger.stats.stats(t.reader, { group_by: "colour" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
+    await expect(world().ledger.stats.stats(t.reader, { bucket: "week" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
   });
 });
 

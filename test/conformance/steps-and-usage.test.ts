@@ -1,6 +1,7 @@
 import { expect, it } from "vitest";
 import { InvalidTransitionError } from "../../src/core/errors.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 forEachBackend("steps and usage", (world) => {
   it("sums usage over more than 50 steps, incrementally and exactly", async () => {
@@ -65,7 +66,7 @@ forEachBackend("steps and usage", (world) => {
     const t = await world().tenant();
     const ledger = world().ledger;
     const run = await t.run({ status: "running" });
-    await ledger.store.driver.run("UPDATE runs SET last_heartbeat_at = ? WHERE id = ?", ["2020-01-01T00:00:00.000Z", run.id]);
+    await storeOf(ledger).driver.run("UPDATE runs SET last_heartbeat_at = ? WHERE id = ?", ["2020-01-01T00:00:00.000Z", run.id]);
     await ledger.steps.record(t.writer, run.id, {});
     expect(Date.parse((await ledger.runs.get(t.reader, run.id)).last_heartbeat_at!)).toBeGreaterThan(Date.parse("2021-01-01"));
     await ledger.runs.cancel(t.writer, run.id);
@@ -81,8 +82,8 @@ forEachBackend("steps and usage", (world) => {
     const run = await t.run({ status: "running" });
     const step = await ledger.steps.record(t.writer, run.id, {});
     await expect(ledger.steps.record(t.writer, run.id, { id: step.id })).rejects.toMatchObject({ code: "CONFLICT" });
-    await expect(ledger.steps.record(t.writer, run.id, { prompt_tokens: -1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(ledger.steps.record(t.writer, run.id, { status: "done" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(ledger.steps.record(t.writer, run.id, { prompt_tokens: -1 })).rejects.toMatchObject({ code: "VALIDATION_ERROR", problems: ["prompt_tokens must be >= 0"] });
+    await expect(ledger.steps.record(t.writer, run.id, { status: "done" as never })).rejects.toMatchObject({ code: "VALIDATION_ERROR" });
     await expect(ledger.steps.record(t.writer, run.id, { bogus: 1 } as never)).rejects.toThrow(/bogus/);
     expect((await ledger.runs.usage(t.reader, run.id)).step_count).toBe(1);
   });

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { forEachBackend } from "../support/fixtures.js";
+import { storeOf } from "../../src/store/store.js";
 
 forEachBackend("tenant isolation", (world) => {
   it("organization B can never read, list, count or change organization A's rows", async () => {
@@ -26,8 +27,8 @@ forEachBackend("tenant isolation", (world) => {
     expect(await ledger.runs.list(b.reader, { agent_id: agent.id })).toEqual([]);
     expect(await ledger.steps.list(b.reader)).toEqual([]);
     expect(await ledger.agents.list(b.reader)).toEqual([]);
-    expect(await ledger.store.read.runs.count(b.orgId, {})).toBe(0);
-    expect(await ledger.store.read.events.list(b.orgId, run.id, 0, 100)).toEqual([]);
+    expect(await storeOf(ledger).read.runs.count(b.orgId, {})).toBe(0);
+    expect(await storeOf(ledger).read.events.list(b.orgId, run.id, 0, 100)).toEqual([]);
     // A's ids are unknown cursors for B.
     await expect(ledger.runs.list(b.reader, { after: run.id })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(ledger.steps.list(b.reader, { after: step.id })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });

@@ -2,10 +2,11 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { AddressGuard } from "../../src/webhooks/address-guard.js";
 import { send } from "../../src/webhooks/sender.js";
-import { WebhookDispatcher } from "../../src/workers/webhook-dispatcher.js";
+import { WebhookDispatcher } from "../../src/webhooks/dispatcher.js";
 import { forEachBackend, type Tenant, type World } from "../support/fixtures.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { waitFor } from "../support/wait.js";
+import { storeOf } from "../../src/store/store.js";
 
 const ALLOW_LOCAL = ["127.0.0.1"];
 
@@ -18,7 +19,7 @@ forEachBackend(
 
     beforeAll(async () => {
       receiver = await startReceiver();
-      dispatcher = new WebhookDispatcher(world().ledger.store, world().ledger.bus, {
+      dispatcher = new WebhookDispatcher(storeOf(world().ledger), world().ledger.bus, {
         guard: new AddressGuard(ALLOW_LOCAL),
         retryScheduleMs: [20, 20, 20],
         timeoutMs: 2_000,

@@ -12,6 +12,7 @@ import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { ADMIN_KEY, exited, start, type Started } from "../support/process.js";
 import { collect, readSse } from "../support/sse.js";
 import { aborted } from "../support/wait.js";
+import { storeOf } from "../../src/store/store.js";
 
 describe.skipIf(!BACKENDS[1]!.available)("two server processes on PostgreSQL", () => {
   const schema = uniqueSchema();
@@ -39,7 +40,7 @@ describe.skipIf(!BACKENDS[1]!.available)("two server processes on PostgreSQL", (
       if (server) await exited(server.child);
     }
     const ledger = await openLedger({ url, listen: false });
-    await ledger.store.driver.run(`DROP SCHEMA ${schema} CASCADE`);
+    await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
     await ledger.close();
   });
 

@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { forEachServer } from "../support/server.js";
 
 forEachServer("Prometheus metrics", (world) => {
-  it("exposes transitions, stored runs by status, active runs and HTTP latency by route", async () => {
+  it("counts exactly this server's transitions, stored runs by status, active runs and HTTP latency by route", async () => {
     const { call } = world();
     const t = await world().tenant();
     const agent = await t.agent();
@@ -16,9 +16,14 @@ forEachServer("Prometheus metrics", (world) => {
     expect(response.headers["content-type"]).toContain("text/plain");
     const text = response.body;
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
-    expect(value(/^runledger_run_transitions_total\{status="completed"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^runledger_runs\{status="completed"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^runledger_active_runs (\d+)/m)).toBeGreaterThanOrEqual(1);
+    // This server's own counters: the other backend's server in this process counts apart.
+    expect(value(/^runledger_run_transitions_total\{status="running"\} (\d+)/m)).toBe(1);
+    expect(value(/^runledger_run_transitions_total\{status="completed"\} (\d+)/m)).toBe(1);
+    expect(text).not.toMatch(/^runledger_run_transitions_total\{status="(created|failed|cancelled)"\}/m);
+    expect(value(/^runledger_runs\{status="completed"\} (\d+)/m)).toBe(1);
+    expect(value(/^runledger_runs\{status="created"\} (\d+)/m)).toBe(1);
+    expect(value(/^runledger_active_runs (\d+)/m)).toBe(1);
+    expect(value(/^runledger_http_request_duration_seconds_count\{method="POST",route="\/v1\/runs",status_code="201"\} (\d+)/m)).toBe(2);
     expect(text).toMatch(/runledger_http_request_duration_seconds_count\{method="GET",route="\/v1\/runs\/",status_code="200"\} \d+/);
     expect(text).toMatch(/runledger_http_request_duration_seconds_count\{method="POST",route="\/v1\/runs",status_code="201"\} \d+/);
   });

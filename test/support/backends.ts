@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { openLedger, type Ledger, type LedgerOptions } from "../../src/ledger.js";
+import { storeOf } from "../../src/store/store.js";
 
 export const POSTGRES_URL = process.env.RUNLEDGER_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
@@ -62,7 +63,7 @@ export const BACKENDS: Backend[] = [
         ledger,
         url,
         async dispose() {
-          await ledger.store.driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await storeOf(ledger).driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
           await ledger.close();
         },
       };

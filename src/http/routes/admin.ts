@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
 import type { Authenticator } from "../auth.js";
-import { ApiKeyCreateBody, ApiKeyListQuery, OrganizationCreateBody } from "../schemas/admin.js";
+import { ApiKeyCreateSchema, ApiKeyListSchema, OrganizationCreateSchema } from "../../core/schemas/admin.js";
 import { errorResponses } from "../schemas/common.js";
 
 const KeyParams = Type.Object({ key_id: Type.String({ description: "key-<uuid v4>" }) });
@@ -10,22 +10,22 @@ const KeyParams = Type.Object({ key_id: Type.String({ description: "key-<uuid v4
 /** API keys (admin) and organizations (superuser). */
 export function adminRoutes(ledger: Ledger, auth: Authenticator) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: Static<typeof ApiKeyCreateBody> }>(
+    app.post<{ Body: Static<typeof ApiKeyCreateSchema> }>(
       "/v1/api-keys",
       {
         schema: {
           tags: ["admin"],
           summary: "Create an API key; the secret is returned once, in `key`",
-          body: ApiKeyCreateBody,
+          body: ApiKeyCreateSchema,
           response: { 201: Type.Ref("CreatedApiKey"), ...errorResponses },
         },
       },
       async (request, reply) => reply.code(201).send(await ledger.apiKeys.create(request.actor, request.body ?? {})),
     );
 
-    app.get<{ Querystring: Static<typeof ApiKeyListQuery> }>(
+    app.get<{ Querystring: Static<typeof ApiKeyListSchema> }>(
       "/v1/api-keys",
-      { schema: { tags: ["admin"], summary: "List API keys (never their secrets)", querystring: ApiKeyListQuery, response: { 200: Type.Array(Type.Ref("ApiKey")), ...errorResponses } } },
+      { schema: { tags: ["admin"], summary: "List API keys (never their secrets)", querystring: ApiKeyListSchema, response: { 200: Type.Array(Type.Ref("ApiKey")), ...errorResponses } } },
       (request) => ledger.apiKeys.list(request.actor, request.query.organization_id),
     );
 
@@ -39,9 +39,9 @@ export function adminRoutes(ledger: Ledger, auth: Authenticator) {
       },
     );
 
-    app.post<{ Body: Static<typeof OrganizationCreateBody> }>(
+    app.post<{ Body: Static<typeof OrganizationCreateSchema> }>(
       "/v1/organizations",
-      { schema: { tags: ["admin"], summary: "Create an organization (superuser)", body: OrganizationCreateBody, response: { 201: Type.Ref("Organization"), ...errorResponses } } },
+      { schema: { tags: ["admin"], summary: "Create an organization (superuser)", body: OrganizationCreateSchema, response: { 201: Type.Ref("Organization"), ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await ledger.organizations.create(request.actor, request.body)),
     );
 

@@ -2,14 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
 import { errorResponses } from "../schemas/common.js";
-import { RunStatsQuery } from "./stats.js";
-
-const { group_by: _g, bucket: _b, ...filters } = RunStatsQuery.properties;
-
-const BulkBody = Type.Object(
-  { ...filters, dry_run: Type.Optional(Type.Boolean({ description: "Count what would change, change nothing" })) },
-  { additionalProperties: false },
-);
+import { BulkSchema } from "../../core/schemas/runs.js";
 
 const BulkResult = Type.Object({
   dry_run: Type.Boolean(),
@@ -19,26 +12,26 @@ const BulkResult = Type.Object({
 
 export function bulkRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: Static<typeof BulkBody> }>(
+    app.post<{ Body: Static<typeof BulkSchema> }>(
       "/v1/runs/bulk/cancel",
       {
         schema: {
           tags: ["runs"],
           summary: "Cancel every active run the filters select",
           description: "The body holds the list's filters (agent_id, statuses, tags, created range, …) and dry_run.",
-          body: BulkBody,
+          body: BulkSchema,
           response: { 200: BulkResult, ...errorResponses },
         },
       },
       (request) => ledger.bulk.cancel(request.actor, request.body ?? {}),
     );
-    app.post<{ Body: Static<typeof BulkBody> }>(
+    app.post<{ Body: Static<typeof BulkSchema> }>(
       "/v1/runs/bulk/delete",
       {
         schema: {
           tags: ["runs"],
           summary: "Delete every run the filters select, with their steps, messages, metrics, events and deliveries",
-          body: BulkBody,
+          body: BulkSchema,
           response: { 200: BulkResult, ...errorResponses },
         },
       },

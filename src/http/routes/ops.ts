@@ -1,13 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
-import { scrape } from "../../telemetry/metrics.js";
+import type { ServerMetrics } from "../../telemetry/metrics.js";
 import { sendError } from "../errors.js";
 
 const Status = Type.Object({ status: Type.String() });
 
 /** Liveness, readiness and the API description; no key needed. */
-export function opsRoutes(ledger: Ledger) {
+export function opsRoutes(ledger: Ledger, metrics: ServerMetrics) {
   return async (app: FastifyInstance) => {
     app.get("/healthz", { schema: { tags: ["operations"], summary: "The process is up", security: [], response: { 200: Status } } }, async () => ({
       status: "ok",
@@ -18,7 +18,7 @@ export function opsRoutes(ledger: Ledger) {
       { schema: { tags: ["operations"], summary: "The database answers", security: [], response: { 200: Status, 503: Type.Ref("Error") } } },
       async (request, reply) => {
         try {
-          await ledger.store.driver.get("SELECT 1 AS ok");
+          await ledger.instance.ready();
           return { status: "ready" };
         } catch (error) {
           request.log.warn({ err: error }, "readiness check failed");
@@ -33,7 +33,7 @@ export function opsRoutes(ledger: Ledger) {
       "/metrics",
       { schema: { tags: ["operations"], summary: "Prometheus metrics", security: [], response: { 200: { type: "string" } } } },
       async (_request, reply) => {
-        const { contentType, body } = await scrape();
+        const { contentType, body } = await metrics.scrape();
         return reply.type(contentType).send(body);
       },
     );

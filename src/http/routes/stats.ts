@@ -1,19 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
-import { errorResponses, Nullable, StringEnum } from "../schemas/common.js";
-import { RunListQuery } from "../schemas/runs.js";
-
-const { before: _b, after: _a, limit: _l, order: _o, order_by: _ob, ascending: _asc, duration_percentile: _dp, ...filters } = RunListQuery.properties;
-
-export const RunStatsQuery = Type.Object(
-  {
-    ...filters,
-    group_by: Type.Optional(StringEnum(["agent_id", "status", "stop_reason", "model"] as const)),
-    bucket: Type.Optional(StringEnum(["minute", "hour", "day"] as const, { description: "Time buckets of created_at (UTC)" })),
-  },
-  { additionalProperties: false },
-);
+import { Nullable } from "../../core/schemas/common.js";
+import { RunStatsSchema } from "../../core/schemas/runs.js";
+import { errorResponses } from "../schemas/common.js";
 
 const Distribution = Type.Object({
   avg: Nullable(Type.Integer()),
@@ -48,7 +38,7 @@ const Report = Type.Object({
 
 export function statsRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: Static<typeof RunStatsQuery> }>(
+    app.get<{ Querystring: Static<typeof RunStatsSchema> }>(
       "/v1/runs/stats",
       {
         schema: {
@@ -56,7 +46,7 @@ export function statsRoutes(ledger: Ledger) {
           summary: "Usage and performance statistics over the runs the list filters select",
           description:
             "Counts by status, error rate, duration and time-to-first-token percentiles (nearest rank, ns), token totals, steps per run and the most used tools; per group (`group_by`) and/or time bucket (`bucket`).",
-          querystring: RunStatsQuery,
+          querystring: RunStatsSchema,
           response: { 200: Report, ...errorResponses },
         },
       },

@@ -1,23 +1,66 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
+import { FeedbackSetSchema, RunStepsSchema, StepFinishSchema, StepListSchema, StepRecordSchema } from "../../core/schemas/steps.js";
 import { errorResponses } from "../schemas/common.js";
-import { FeedbackBody, StepListQuery } from "../schemas/steps.js";
+import { RunParams, RunStepParams, StepParams } from "../schemas/params.js";
 
-const StepParams = Type.Object({ step_id: Type.String({ description: "step-<uuid v4>" }) });
+type RunParams = Static<typeof RunParams>;
 type StepParams = Static<typeof StepParams>;
 const tags = ["steps"];
 
-/** Letta's /v1/steps routes. */
+/** Steps: a run's steps (Letta's list, the producer's record and finish) and Letta's /v1/steps across the organization. */
 export function stepRoutes(ledger: Ledger) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: Static<typeof StepListQuery> }>(
+    app.get<{ Params: RunParams; Querystring: Static<typeof RunStepsSchema> }>(
+      "/v1/runs/:run_id/steps",
+      {
+        schema: {
+          tags: ["runs"],
+          summary: "List a run's steps, newest first by default",
+          params: RunParams,
+          querystring: RunStepsSchema,
+          response: { 200: Type.Array(Type.Ref("Step")), ...errorResponses },
+        },
+      },
+      (request) => ledger.steps.listForRun(request.actor, request.params.run_id, request.query),
+    );
+
+    app.post<{ Params: RunParams; Body: Static<typeof StepRecordSchema> }>(
+      "/v1/runs/:run_id/steps",
+      {
+        schema: {
+          tags: ["producer"],
+          summary: "Record a step (one LLM call) of an active run",
+          params: RunParams,
+          body: StepRecordSchema,
+          response: { 201: Type.Ref("Step"), ...errorResponses },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await ledger.steps.record(request.actor, request.params.run_id, request.body)),
+    );
+
+    app.patch<{ Params: Static<typeof RunStepParams>; Body: Static<typeof StepFinishSchema> }>(
+      "/v1/runs/:run_id/steps/:step_id",
+      {
+        schema: {
+          tags: ["producer"],
+          summary: "Finish a pending step with its final status and figures",
+          params: RunStepParams,
+          body: StepFinishSchema,
+          response: { 200: Type.Ref("Step"), ...errorResponses },
+        },
+      },
+      (request) => ledger.steps.finish(request.actor, request.params.run_id, request.params.step_id, request.body),
+    );
+
+    app.get<{ Querystring: Static<typeof StepListSchema> }>(
       "/v1/steps/",
       {
         schema: {
           tags,
           summary: "List the organization's steps, newest first by default",
-          querystring: StepListQuery,
+          querystring: StepListSchema,
           response: { 200: Type.Array(Type.Ref("Step")), ...errorResponses },
         },
       },
@@ -36,14 +79,14 @@ export function stepRoutes(ledger: Ledger) {
       (request) => ledger.steps.metrics(request.actor, request.params.step_id),
     );
 
-    app.patch<{ Params: StepParams; Body: Static<typeof FeedbackBody> }>(
+    app.patch<{ Params: StepParams; Body: Static<typeof FeedbackSetSchema> }>(
       "/v1/steps/:step_id/feedback",
       {
         schema: {
           tags,
           summary: "Set or clear a step's feedback (and optionally replace its tags)",
           params: StepParams,
-          body: FeedbackBody,
+          body: FeedbackSetSchema,
           response: { 200: Type.Ref("Step"), ...errorResponses },
         },
       },

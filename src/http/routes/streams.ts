@@ -5,9 +5,10 @@ import { nowIso } from "../../core/time.js";
 import type { RunEvent } from "../../core/model.js";
 import type { Ledger } from "../../ledger.js";
 import { errorResponses } from "../schemas/common.js";
-import { ChunkAppendBody, OrganizationEventsQuery, RunEventsQuery, RunStreamBody, StoredEvent } from "../schemas/streams.js";
+import { ChunkAppendSchema, OrganizationEventsSchema, RunEventsSchema, RunStreamSchema } from "../../core/schemas/streams.js";
+import { StoredEvent } from "../schemas/streams.js";
 import { formatSseEvent, openSse, type SseStream } from "../sse.js";
-import { RunParams } from "./run-reads.js";
+import { RunParams } from "../schemas/params.js";
 
 export interface StreamOptions {
   /** Keep-alive period of open streams. */
@@ -60,7 +61,7 @@ async function failStream(sse: SseStream, runId: string | undefined, error: unkn
 /** Live and resumable views of runs, and the producer's raw chunk stream. */
 export function streamRoutes(ledger: Ledger, options: StreamOptions) {
   return async (app: FastifyInstance) => {
-    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof RunStreamBody> | undefined }>(
+    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof RunStreamSchema> | undefined }>(
       "/v1/runs/:run_id/stream",
       {
         schema: {
@@ -69,7 +70,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           description:
             "Plain `data:` events: the run's messages and stream chunks (each with seq_id and run_id), replayed after `starting_after` and then live; when the run ends a `stop_reason` event, a `usage_statistics` event and `data: [DONE]`.",
           params: RunParams,
-          body: Type.Union([RunStreamBody, Type.Null()]),
+          body: Type.Union([RunStreamSchema, Type.Null()]),
           response: { ...sseResponse, ...errorResponses },
         },
       },
@@ -110,7 +111,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
       },
     );
 
-    app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof RunEventsQuery> }>(
+    app.get<{ Params: Static<typeof RunParams>; Querystring: Static<typeof RunEventsSchema> }>(
       "/v1/runs/:run_id/events",
       {
         schema: {
@@ -119,7 +120,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           description:
             "Each event has `id: <seq_id>` and `event: <kind>`; reconnect with Last-Event-ID (or ?after=) to resume. After the run ends, an `end` event carries its final status and the stream closes.",
           params: RunParams,
-          querystring: RunEventsQuery,
+          querystring: RunEventsSchema,
           response: { ...sseResponse, ...errorResponses },
         },
       },
@@ -146,7 +147,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
       },
     );
 
-    app.get<{ Querystring: Static<typeof OrganizationEventsQuery> }>(
+    app.get<{ Querystring: Static<typeof OrganizationEventsSchema> }>(
       "/v1/runs/events",
       {
         schema: {
@@ -154,7 +155,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           summary: "The organization's run events as standard SSE, filtered by agent, status and tags",
           description:
             "Starts from now (or after Last-Event-ID / ?after=). Each event has `id: <event id>` and `event: <kind>`; the data carries run_id and seq_id. Filters apply to each run as it is when the event is read.",
-          querystring: OrganizationEventsQuery,
+          querystring: OrganizationEventsSchema,
           response: { ...sseResponse, ...errorResponses },
         },
       },
@@ -183,7 +184,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
       },
     );
 
-    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof ChunkAppendBody> }>(
+    app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof ChunkAppendSchema> }>(
       "/v1/runs/:run_id/events",
       {
         schema: {
@@ -191,7 +192,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           summary: "Append raw stream chunks (token deltas) to an active run's stream",
           description: "Chunks are streamed to followers and replayable, but not stored as messages.",
           params: RunParams,
-          body: ChunkAppendBody,
+          body: ChunkAppendSchema,
           response: { 201: Type.Array(StoredEvent), ...errorResponses },
         },
       },

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { Ledger } from "../../ledger.js";
-import { errorResponses, Nullable } from "../schemas/common.js";
-import { RunParams } from "./run-reads.js";
+import { Nullable } from "../../core/schemas/common.js";
+import { errorResponses } from "../schemas/common.js";
+import { RunParams } from "../schemas/params.js";
 
 const SecretView = Type.Object({
   secret: Type.String({ description: "whsec_… — verify webhook-signature with it (Standard Webhooks)" }),

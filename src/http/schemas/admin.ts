@@ -1,15 +1,13 @@
 import { Type } from "typebox";
-import { LIMITS } from "../../core/validate.js";
-import { Nullable, NullableTimestamp, StringEnum, Timestamp, id } from "./common.js";
-
-const Role = StringEnum(["admin", "write", "read"] as const);
+import { RoleSchema } from "../../core/schemas/admin.js";
+import { NullableTimestamp, Timestamp, id } from "../../core/schemas/common.js";
 
 export const ApiKey = Type.Object(
   {
     id: id("key"),
     organization_id: id("org"),
     name: Type.String(),
-    role: Role,
+    role: RoleSchema,
     is_superuser: Type.Boolean(),
     prefix: Type.String({ description: "The visible start of the key, for telling keys apart" }),
     created_at: Timestamp,
@@ -24,17 +22,4 @@ export const CreatedApiKey = Type.Object(
   { $id: "CreatedApiKey" },
 );
 
-export const ApiKeyCreateBody = Type.Object(
-  {
-    name: Type.Optional(Nullable(Type.String({ maxLength: LIMITS.name }))),
-    role: Type.Optional(Nullable(Role)),
-    organization_id: Type.Optional(Nullable(Type.String({ description: "Superuser only: the organization to create the key in" }))),
-  },
-  { additionalProperties: false },
-);
-
-export const ApiKeyListQuery = Type.Object({ organization_id: Type.Optional(Type.String()) }, { additionalProperties: false });
-
 export const Organization = Type.Object({ id: id("org"), name: Type.String(), created_at: Timestamp }, { $id: "Organization" });
-
-export const OrganizationCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: LIMITS.name }) }, { additionalProperties: false });

@@ -6,6 +6,7 @@
  * timed_out, heartbeat_lost is reported: a run that never started is best described as
  * expired, and a fixed duration limit is a firmer reason than a missed heartbeat.
  */
+import { ACTIVE_STATUSES } from "../../core/run-lifecycle.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 
 export type LivenessReason = "expired" | "timed_out" | "heartbeat_lost";
@@ -17,7 +18,8 @@ export interface LivenessDefaults {
   heartbeatTimeoutS: number | null;
 }
 
-const ACTIVE_STATUSES = ["created", "running"] as const;
+/** Written into the SQL, not bound: only the partial index's own predicate lets the planner use runs_active_all. */
+const ACTIVE_LITERALS = ACTIVE_STATUSES.map((status) => `'${status}'`).join(", ");
 
 /** A position in runs_active_all, where a sweep's next window starts: a status, and the last run read in it. */
 export interface ActiveKey {
@@ -85,7 +87,7 @@ export class LivenessRepo {
              COALESCE(r.max_duration_s, CAST(? AS INTEGER)) AS max_duration_s,
              COALESCE(r.heartbeat_timeout_s, CAST(? AS INTEGER)) AS heartbeat_timeout_s
            FROM runs r
-           WHERE r.status IN ('created', 'running') AND r.deleted_at IS NULL${tail}
+           WHERE r.status IN (${ACTIVE_LITERALS}) AND r.deleted_at IS NULL${tail}
          ) active
        ) due${everyRow ? "" : " WHERE reason IS NOT NULL"}`;
     return {

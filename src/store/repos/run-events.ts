@@ -1,6 +1,6 @@
 import type { RunEvent } from "../../core/model.js";
 import type { RunStatus } from "../../core/run-lifecycle.js";
-import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../events/notice.js";
+import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../core/run-notice.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { json, param, placeholders } from "../sql-values.js";
 
@@ -45,11 +45,12 @@ export class RunEventRepo {
 
   /** Events of a run with seq_id greater than `afterSeq`, oldest first. */
   async list(organizationId: string, runId: string, afterSeq: number, limit: number, kinds?: readonly RunEvent["kind"][]): Promise<RunEvent[]> {
-    const kindFilter = kinds === undefined ? "" : ` AND kind IN (${kinds.map((k) => `'${k}'`).join(", ")})`;
+    if (kinds !== undefined && kinds.length === 0) return [];
+    const kindFilter = kinds === undefined ? "" : ` AND kind IN (${placeholders(kinds.length)})`;
     const rows = await this.db.all(
       `SELECT id, run_id, seq_id, kind, event, created_at FROM run_events
        WHERE run_id = ? AND organization_id = ? AND seq_id > ?${kindFilter} ORDER BY seq_id LIMIT ?`,
-      [runId, organizationId, afterSeq, limit],
+      [runId, organizationId, afterSeq, ...(kinds ?? []), limit],
     );
     return rows.map(toRunEvent);
   }

@@ -6,12 +6,11 @@
  * arithmetic, with identical answers. Averages and rates are left to the caller, from exact
  * integer sums and counts.
  */
+import type { StatsBucket, StatsGroupBy } from "../../core/model.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { METRIC_SUMS, orderedSetStatement, PERCENTILES, percentileStatement, RUN_SUMS, sumsStatement } from "./run-stats-sql.js";
 import { runFilterSql, type RunFilter } from "./runs.js";
 
-export type StatsGroupBy = "agent_id" | "status" | "stop_reason" | "model";
-export type StatsBucket = "minute" | "hour" | "day";
 
 export interface StatsRow {
   group: string | null;

@@ -33,16 +33,21 @@ const KEYSET = { columns: ["s.created_at", "s.id"] };
 export class StepRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
-  async insert(step: Step & { organization_id: string }): Promise<void> {
+  /**
+   * False when the id is taken (ids are unique across organizations). A concurrent insert
+   * of the same id waits for the other transaction and then reports the id taken.
+   */
+  async insert(step: Step & { organization_id: string }): Promise<boolean> {
     const record = step as unknown as Record<string, unknown>;
-    await this.db.run(
-      `INSERT INTO steps (${STEP_COLUMNS.join(", ")}) VALUES (${placeholders(STEP_COLUMNS.length)})`,
+    const changed = await this.db.run(
+      `INSERT INTO steps (${STEP_COLUMNS.join(", ")}) VALUES (${placeholders(STEP_COLUMNS.length)}) ON CONFLICT (id) DO NOTHING`,
       STEP_COLUMNS.map((c) => param(record[c])),
     );
+    return changed === 1;
   }
 
-  async exists(id: string): Promise<boolean> {
-    return (await this.db.get("SELECT 1 AS x FROM steps WHERE id = ?", [id])) !== undefined;
+  async exists(organizationId: string, id: string): Promise<boolean> {
+    return (await this.db.get("SELECT 1 AS x FROM steps WHERE id = ? AND organization_id = ?", [id, organizationId])) !== undefined;
   }
 
   async get(organizationId: string, id: string): Promise<Step | undefined> {

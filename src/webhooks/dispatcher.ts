@@ -16,12 +16,12 @@
 import type { EventBus } from "../events/bus.js";
 import type { Store } from "../store/store.js";
 import type { WebhookDelivery } from "../store/repos/webhooks.js";
-import type { AddressGuard } from "../webhooks/address-guard.js";
-import { nextStep } from "../webhooks/retry-policy.js";
-import { send } from "../webhooks/sender.js";
-import { signatureHeader } from "../webhooks/signing.js";
-import { liveSecrets } from "../services/webhooks.js";
-import { webhookAttempts, webhookLag } from "../telemetry/metrics.js";
+import type { AddressGuard } from "./address-guard.js";
+import { nextStep } from "./retry-policy.js";
+import { send } from "./sender.js";
+import { signatureHeader } from "./signing.js";
+import { liveSecrets } from "./service.js";
+import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
 
 export const DEFAULT_WEBHOOK_CONCURRENCY = 16;
 
@@ -35,6 +35,8 @@ export interface DispatcherOptions {
   /** Longest sleep between looks at the outbox. */
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** Hears each attempt's outcome and lag (default: nobody). */
+  telemetry?: Telemetry;
   onAttempt?: (delivery: WebhookDelivery, outcome: string, statusCode: number | undefined) => void;
 }
 
@@ -124,7 +126,7 @@ export class WebhookDispatcher {
   private async attempt(delivery: WebhookDelivery): Promise<void> {
     const secrets = await this.store.transaction((tx) => liveSecrets(tx, delivery.organization_id));
     const startedAt = new Date();
-    webhookLag.observe(Math.max(0, startedAt.getTime() - Date.parse(delivery.next_attempt_at)) / 1000);
+    const lagSeconds = Math.max(0, startedAt.getTime() - Date.parse(delivery.next_attempt_at)) / 1000;
     const timestampS = Math.floor(startedAt.getTime() / 1000);
     const headers = {
       "webhook-id": delivery.id,
@@ -160,7 +162,7 @@ export class WebhookDispatcher {
         callback_error: error,
       });
     });
-    webhookAttempts.inc({ outcome: step.kind });
+    (this.options.telemetry ?? NO_TELEMETRY).webhookAttempt(step.kind, lagSeconds);
     this.options.onAttempt?.(delivery, step.kind, result.statusCode);
   }
 }

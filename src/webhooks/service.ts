@@ -5,10 +5,10 @@ import { nowIso } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
 import type { WebhookAttempt, WebhookDelivery } from "../store/repos/webhooks.js";
 import type { Store } from "../store/store.js";
-import { generateSecret } from "../webhooks/signing.js";
-import { requireAdmin, requireWriter } from "./access.js";
-import { audit } from "./audit.js";
-import { runNotFound } from "./runs.js";
+import { generateSecret } from "./signing.js";
+import { requireAdmin, requireWriter } from "../services/access.js";
+import { audit } from "../services/audit.js";
+import { runNotFound } from "../services/runs.js";
 
 /** How long the previous secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;

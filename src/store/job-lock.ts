@@ -11,19 +11,22 @@
  * SQLite: the database is one process's file and needs no lock. Two processes opening the
  * same file may both run the job; each write is still a guarded transaction.
  */
-import type { Store } from "../store/store.js";
+import type { Driver } from "./executor.js";
 
-export type SingletonResult<T> = { acquired: true; value: T } | { acquired: false };
+/** The singleton jobs, each with the constant naming its advisory lock (the migration lock is 727_274_001). */
+const JOB_LOCKS = { reaper: 727_274_002, retention: 727_274_003 } as const;
+export type JobName = keyof typeof JOB_LOCKS;
 
-/** Runs `job` unless another process holds the lock named by `lockId` (a 32-bit integer). */
-export async function runAsSingleton<T>(store: Store, lockId: number, job: () => Promise<T>): Promise<SingletonResult<T>> {
-  if (!Number.isSafeInteger(lockId) || lockId < -(2 ** 31) || lockId >= 2 ** 31) throw new RangeError(`lock id ${lockId} is not a 32-bit integer`);
-  return store.driver.withSession(async (session) => {
-    switch (store.dialect) {
+export type JobLockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+/** Runs `job` unless another process holds the job's lock. */
+export function withJobLock<T>(driver: Driver, name: JobName, job: () => Promise<T>): Promise<JobLockResult<T>> {
+  return driver.withSession(async (session) => {
+    switch (driver.dialect.name) {
       case "sqlite":
         return { acquired: true, value: await job() };
       case "postgres": {
-        const key = `${lockId}, hashtext(current_schema())`;
+        const key = `${JOB_LOCKS[name]}, hashtext(current_schema())`;
         const row = await session.get<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${key}) AS locked`);
         if (row?.locked !== true) return { acquired: false };
         // If the unlock fails, withSession discards the connection, which drops the lock with it.
