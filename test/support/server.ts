@@ -6,7 +6,6 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fas
 import { afterAll, beforeAll, describe } from "vitest";
 import { buildServer } from "../../src/http/server.js";
 import type { Ledger, LedgerOptions } from "../../src/ledger.js";
-import { WebhookDispatcher } from "../../src/workers/webhook-dispatcher.js";
 import { BACKENDS } from "./backends.js";
 
 export interface HttpTenant {
@@ -31,7 +30,7 @@ export interface HttpWorld {
 
 export interface ServerWorldOptions {
   ledger?: Omit<LedgerOptions, "url">;
-  /** Run a webhook dispatcher beside the server, retrying on this schedule. */
+  /** Run the server's background workers beside it, retrying webhooks on this schedule (the reaper's server limits are off). */
   webhookRetryScheduleMs?: readonly number[];
 }
 
@@ -44,9 +43,15 @@ export function forEachServer(title: string, body: (world: () => HttpWorld) => v
         const opened = await backend.open(options.ledger);
         const app = await buildServer({ ledger: opened.ledger, authCacheMs: 0, pingIntervalMs: 100 });
         const schedule = options.webhookRetryScheduleMs;
-        const dispatcher =
-          schedule === undefined ? undefined : new WebhookDispatcher(opened.ledger.store, opened.ledger.bus, { guard: opened.ledger.guard, retryScheduleMs: schedule, timeoutMs: 2_000 });
-        dispatcher?.start();
+        const workers =
+          schedule === undefined
+            ? undefined
+            : opened.ledger.workers({
+                reaper: { intervalMs: 1_000, defaults: { ttlS: null, maxDurationS: null, heartbeatTimeoutS: null } },
+                webhooks: { retryScheduleMs: schedule, timeoutMs: 2_000 },
+                retention: { intervalMs: 3_600_000, defaultGraceDays: 7 },
+              });
+        workers?.start();
         const boot = (await opened.ledger.apiKeys.bootstrap())!;
         await app.listen({ host: "127.0.0.1", port: 0 });
         const address = app.server.address();
@@ -54,7 +59,7 @@ export function forEachServer(title: string, body: (world: () => HttpWorld) => v
         dispose = async () => {
           // The tests are over: drop client sockets (undici keeps them for 4 s) instead of waiting.
           app.server.closeAllConnections();
-          await dispatcher?.stop();
+          await workers?.stop();
           await app.close();
           await opened.dispose();
         };

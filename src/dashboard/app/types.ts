@@ -1,113 +1,14 @@
-/** The API's response shapes, as far as the dashboard reads them (see /openapi.json). */
-export type RunStatus = "created" | "running" | "completed" | "failed" | "cancelled";
-export const RUN_STATUSES: readonly RunStatus[] = ["created", "running", "completed", "failed", "cancelled"];
-export const isActive = (status: RunStatus): boolean => status === "created" || status === "running";
+/**
+ * The API's response shapes as the dashboard reads them. Runs, steps, metrics, usage and
+ * agents are the server's own types and the closed lists its own declarations (types and
+ * constants from core/, which has no I/O), so the two cannot drift apart; the rest is the
+ * wire shape of the routes that produce it (see /openapi.json).
+ */
+import { isTerminal, type RunStatus } from "../../core/run-lifecycle.js";
 
-export const STOP_REASONS = [
-  "end_turn",
-  "max_steps",
-  "tool_rule",
-  "requires_approval",
-  "cancelled",
-  "error",
-  "llm_api_error",
-  "invalid_llm_response",
-  "invalid_tool_call",
-  "no_tool_call",
-  "max_tokens_exceeded",
-  "insufficient_credits",
-  "context_window_overflow_in_system_prompt",
-  "expired",
-  "timed_out",
-  "heartbeat_lost",
-] as const;
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-export interface Run {
-  id: string;
-  agent_id: string;
-  status: RunStatus;
-  stop_reason: string | null;
-  created_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  background: boolean;
-  metadata: Record<string, Json>;
-  request_config: Record<string, Json> | null;
-  conversation_id: string | null;
-  project_id: string | null;
-  base_template_id: string | null;
-  callback_url: string | null;
-  callback_sent_at: string | null;
-  callback_status_code: number | null;
-  callback_error: string | null;
-  ttft_ns: number | null;
-  total_duration_ns: number | null;
-  started_at: string | null;
-  last_heartbeat_at: string | null;
-  cancel_requested_at: string | null;
-  error: { type: string; message: string; details?: Json } | null;
-  tags: string[];
-  idempotency_key: string | null;
-  ttl_s: number | null;
-  max_duration_s: number | null;
-  heartbeat_timeout_s: number | null;
-}
-
-export interface RunMetrics {
-  id: string;
-  num_steps: number;
-  tools_used: string[];
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_input_tokens: number | null;
-  cache_write_tokens: number | null;
-  reasoning_tokens: number | null;
-  run_ns: number | null;
-}
-
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  step_count: number;
-  cached_input_tokens: number | null;
-  cache_write_tokens: number | null;
-  reasoning_tokens: number | null;
-}
-
-export interface Step {
-  id: string;
-  run_id: string;
-  status: "pending" | "success" | "failed" | "cancelled";
-  stop_reason: string | null;
-  provider_name: string | null;
-  provider_category: string | null;
-  model: string | null;
-  model_endpoint: string | null;
-  context_window_limit: number | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_input_tokens: number | null;
-  cache_write_tokens: number | null;
-  reasoning_tokens: number | null;
-  error_type: string | null;
-  error_data: Json;
-  feedback: string | null;
-  tags: string[];
-  trace_id: string | null;
-  request_id: string | null;
-  created_at: string;
-  updated_at: string;
-  llm_request_start_ns: number | null;
-  llm_request_ns: number | null;
-  tool_execution_ns: number | null;
-  step_start_ns: number | null;
-  step_ns: number | null;
-}
+export type { Agent, Json, Run, RunMetrics, Step, Usage } from "../../core/model.js";
+export { RUN_STATUSES, STOP_REASONS, type RunStatus } from "../../core/run-lifecycle.js";
+export const isActive = (status: RunStatus): boolean => !isTerminal(status);
 
 export interface LettaMessage {
   id: string;
@@ -117,11 +18,6 @@ export interface LettaMessage {
   step_id: string | null;
   seq_id: number;
   [field: string]: unknown;
-}
-
-export interface Agent {
-  id: string;
-  name: string;
 }
 
 export interface DeliveryAttempt {
