@@ -1,0 +1,145 @@
+/**
+ * The isolation matrix, driven from the OpenAPI document: every /v1 route, called with each
+ * role of the organization that owns the resources and of another organization. Another
+ * organization's keys get 404 on a resource and see none of its rows in lists, stats and bulk
+ * results; a key below the route's role gets 403; and no refused request changes anything.
+ */
+import type { LightMyRequestResponse } from "fastify";
+import { beforeAll, expect, it } from "vitest";
+import {
+  accessOf,
+  allowed,
+  fixtureFor,
+  makeFixture,
+  requestFor,
+  snapshot,
+  type Access,
+  type Fixture,
+  type Method,
+  type Operation,
+} from "../support/isolation-routes.js";
+import { forEachServer, type HttpTenant, type HttpWorld } from "../support/server.js";
+import { collect, readSse } from "../support/sse.js";
+
+/** The organization-wide feed never ends, so it is read over a socket in its own test. */
+const ORGANIZATION_FEED = "GET /v1/runs/events";
+
+/** Organization-wide routes whose answer shows which runs, steps or keys the caller can see. */
+const VIEWS = new Set([
+  "GET /v1/runs/",
+  "GET /v1/runs/active",
+  "GET /v1/steps/",
+  "GET /v1/agents/",
+  "GET /v1/runs/stats",
+  "GET /v1/api-keys",
+  "GET /v1/audit-log",
+  "POST /v1/runs/bulk/cancel",
+  "POST /v1/runs/bulk/delete",
+]);
+
+/** Whether an answer shows any of the owner's rows: its ids, run counts or matched runs. */
+function showsOwner(response: LightMyRequestResponse, owner: HttpTenant, f: Fixture): boolean {
+  const text = response.body;
+  if ([owner.orgId, f.agent_id, f.run_id, f.step_id, f.key_id].some((id) => text.includes(id))) return true;
+  const body = JSON.parse(text === "" ? "null" : text) as { summary?: { runs?: number }; matched?: number } | null;
+  return (body?.summary?.runs ?? 0) > 0 || (body?.matched ?? 0) > 0;
+}
+
+forEachServer("isolation between organizations and roles on every route", (world) => {
+  let a: HttpTenant;
+  let b: HttpTenant;
+  let operations: { method: Method; path: string; operation: Operation }[];
+  const exercised = new Set<string>();
+
+  beforeAll(async () => {
+    [a, b] = [await world().tenant(), await world().tenant()];
+    const doc = (await world().call(undefined, { method: "GET", url: "/openapi.json" })).json() as { paths: Record<string, Record<string, Operation>> };
+    operations = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith("/v1/"))
+      .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase() as Method, path, operation })));
+    expect(operations.length).toBeGreaterThan(40);
+  });
+
+  function callers(w: HttpWorld): { label: string; key: string; role: Access; own: boolean }[] {
+    return [
+      { label: "own admin key", key: a.adminKey, role: "admin", own: true },
+      { label: "own write key", key: a.writeKey, role: "write", own: true },
+      { label: "own read key", key: a.readKey, role: "read", own: true },
+      { label: "other organization's admin key", key: b.adminKey, role: "admin", own: false },
+      { label: "other organization's write key", key: b.writeKey, role: "write", own: false },
+      { label: "other organization's read key", key: b.readKey, role: "read", own: false },
+      { label: "superuser key", key: w.superKey, role: "superuser", own: false },
+    ];
+  }
+
+  it("answers every route for every role of the owner and of another organization as the roles and tenancy require", async () => {
+    const w = world();
+    const failures: string[] = [];
+    for (const { method, path, operation } of operations) {
+      const route = `${method} ${path}`;
+      if (route === ORGANIZATION_FEED) continue;
+      exercised.add(route);
+      const access = accessOf(method, path);
+      const hasResource = path.includes("{");
+      const shared = await makeFixture(w, a, fixtureFor(method, path));
+      const before = await snapshot(w, a, shared);
+      // Refused and foreign calls first, compared with the snapshot; then the owner's successful calls.
+      const ordered = callers(w).sort((x, y) => Number(x.own && allowed(x.role, access)) - Number(y.own && allowed(y.role, access)));
+      for (const caller of ordered) {
+        const cell = `${route} with the ${caller.label} (${caller.role}) on the owner's resources`;
+        // The superuser administers installations, not tenants' runs: only its own routes are its cells.
+        if (caller.role === "superuser" && access !== "superuser") continue;
+        const permitted = allowed(caller.role, access);
+        if (permitted && (caller.own || access === "superuser")) {
+          // A fresh fixture: the call may delete or end what it was given.
+          const f = await makeFixture(w, a, fixtureFor(method, path));
+          const response = await w.call(caller.key, requestFor(method, path, operation, f));
+          if (response.statusCode >= 300) failures.push(`${cell}: expected success, got ${response.statusCode} ${response.body}`);
+          else if (VIEWS.has(route) && !showsOwner(response, a, f)) failures.push(`${cell}: the answer does not show the owner's rows: ${response.body}`);
+          continue;
+        }
+        // Another organization on an organization-wide route acts on its own organization: it may
+        // succeed, showing none of the owner's rows, or answer 404, which may quote the id it was sent.
+        const response = await w.call(caller.key, requestFor(method, path, operation, shared));
+        if (!permitted) {
+          if (response.statusCode !== 403 || (response.json() as { code?: string }).code !== "PERMISSION_DENIED") {
+            failures.push(`${cell}: expected 403 PERMISSION_DENIED, got ${response.statusCode} ${response.body}`);
+          }
+        } else if (hasResource) {
+          if (response.statusCode !== 404) failures.push(`${cell}: expected 404, got ${response.statusCode} ${response.body}`);
+        } else if (response.statusCode >= 500 || (response.statusCode >= 300 && response.statusCode !== 404)) {
+          failures.push(`${cell}: expected success on the caller's own organization or 404, got ${response.statusCode} ${response.body}`);
+        } else if (response.statusCode < 300 && showsOwner(response, a, shared)) {
+          failures.push(`${cell}: the answer shows the owner's rows: ${response.body}`);
+        }
+        const after = await snapshot(w, a, shared);
+        const changed = Object.keys(before).filter((read) => JSON.stringify(after[read]) !== JSON.stringify(before[read]));
+        if (changed.length > 0) failures.push(`${cell}: changed what the owner reads at ${changed.join(", ")}: ${changed.map((read) => JSON.stringify(after[read])).join(" ")}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it("the organization-wide event feed carries the owner's runs to its keys and none of them to another organization", async () => {
+    const w = world();
+    exercised.add(ORGANIZATION_FEED);
+    const agentA = await a.agent();
+    const agentB = await b.agent();
+    for (const caller of callers(w).filter((c) => c.role !== "superuser")) {
+      const controller = new AbortController();
+      const feed = readSse(`${w.baseUrl}/v1/runs/events`, { headers: { authorization: `Bearer ${caller.key}` }, signal: controller.signal });
+      expect((await feed.next()).value, `${ORGANIZATION_FEED} with the ${caller.label}`).toMatchObject({ comment: "ready" });
+      const runA = (await w.call(a.writeKey, { method: "POST", url: "/v1/runs", payload: { agent_id: agentA } })).json().id as string;
+      const runB = (await w.call(b.writeKey, { method: "POST", url: "/v1/runs", payload: { agent_id: agentB } })).json().id as string;
+      const expected = caller.own ? runA : runB;
+      const events = await collect(feed, (got) => got.some((e) => e.data.includes(expected)));
+      controller.abort();
+      const runs = events.filter((e) => e.id !== undefined).map((e) => (JSON.parse(e.data) as { run_id: string }).run_id);
+      expect(runs, `${ORGANIZATION_FEED} with the ${caller.label}`).toEqual([expected]);
+    }
+  });
+
+  it("covers every /v1 route of the API description", () => {
+    expect([...exercised].sort()).toEqual(operations.map((o) => `${o.method} ${o.path}`).sort());
+  });
+});
