@@ -78,7 +78,6 @@ forEachServer("isolation between organizations and roles on every route", (world
     for (const { method, path, operation } of operations) {
       const route = `${method} ${path}`;
       if (route === ORGANIZATION_FEED) continue;
-      exercised.add(route);
       const access = accessOf(method, path);
       const hasResource = path.includes("{");
       const shared = await makeFixture(w, a, fixtureFor(method, path));
@@ -116,13 +115,13 @@ forEachServer("isolation between organizations and roles on every route", (world
         const changed = Object.keys(before).filter((read) => JSON.stringify(after[read]) !== JSON.stringify(before[read]));
         if (changed.length > 0) failures.push(`${cell}: changed what the owner reads at ${changed.join(", ")}: ${changed.map((read) => JSON.stringify(after[read])).join(" ")}`);
       }
+      exercised.add(route);
     }
     expect(failures).toEqual([]);
   }, 120_000);
 
   it("the organization-wide event feed carries the owner's runs to its keys and none of them to another organization", async () => {
     const w = world();
-    exercised.add(ORGANIZATION_FEED);
     const agentA = await a.agent();
     const agentB = await b.agent();
     for (const caller of callers(w).filter((c) => c.role !== "superuser")) {
@@ -137,8 +136,10 @@ forEachServer("isolation between organizations and roles on every route", (world
       const runs = events.filter((e) => e.id !== undefined).map((e) => (JSON.parse(e.data) as { run_id: string }).run_id);
       expect(runs, `${ORGANIZATION_FEED} with the ${caller.label}`).toEqual([expected]);
     }
+    exercised.add(ORGANIZATION_FEED);
   });
 
+  // Needs the two tests above to have run: they record each route once all its cells are done.
   it("covers every /v1 route of the API description", () => {
     expect([...exercised].sort()).toEqual(operations.map((o) => `${o.method} ${o.path}`).sort());
   });
