@@ -11,6 +11,7 @@ import {
   allowed,
   fixtureFor,
   makeFixture,
+  minimalBody,
   requestFor,
   snapshot,
   type Access,
@@ -137,6 +138,65 @@ forEachServer("isolation between organizations and roles on every route", (world
       expect(runs, `${ORGANIZATION_FEED} with the ${caller.label}`).toEqual([expected]);
     }
     exercised.add(ORGANIZATION_FEED);
+  });
+
+  it("another organization's ids inside the caller's own requests answer as ids never issued, and change nothing", async () => {
+    const w = world();
+    const owns = { running: await makeFixture(w, b), ended: await makeFixture(w, b, "ended") };
+    const foreign = await makeFixture(w, a);
+    const before = await snapshot(w, a, foreign);
+    const byField: Record<string, string> = {
+      agent_id: foreign.agent_id,
+      run_id: foreign.run_id,
+      step_id: foreign.step_id,
+      key_id: foreign.key_id,
+      api_key_id: foreign.key_id,
+      organization_id: a.orgId,
+    };
+    const cursors = [foreign.agent_id, foreign.run_id, foreign.step_id, foreign.message_id];
+    const failures: string[] = [];
+    let compared = 0;
+    for (const { method, path, operation } of operations) {
+      const route = `${method} ${path}`;
+      if (route === ORGANIZATION_FEED) continue;
+      const own = owns[fixtureFor(method, path)];
+      const base = requestFor(method, path, operation, own);
+      // Each variant takes an id and gives the request carrying it. `id` fields of create bodies are
+      // left out: ids are global, so a taken id is refused whoever holds it.
+      const variants: { where: string; id: string; request: (id: string) => typeof base }[] = [];
+      for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
+        variants.push({ where: `path ${name}`, id: byField[name!]!, request: (id) => ({ ...base, url: base.url.replace(own[name as keyof Fixture], id) }) });
+      }
+      const query = (operation.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
+      // Query variants go on the bare path, so a route's own scoping filter does not mask them.
+      const bare = base.url.split("?")[0]!;
+      for (const name of query.filter((n) => n === "after" || n === "before")) {
+        for (const id of cursors) variants.push({ where: `cursor ${name}`, id, request: (value) => ({ ...base, url: `${bare}?${name}=${value}` }) });
+      }
+      for (const name of query.filter((n) => byField[n.replace(/s$/, "")] !== undefined)) {
+        variants.push({ where: `query ${name}`, id: byField[name.replace(/s$/, "")]!, request: (value) => ({ ...base, url: `${bare}?${name}=${value}` }) });
+      }
+      const schema = operation.requestBody?.content["application/json"].schema;
+      const properties = Object.keys((schema?.anyOf?.find((x) => x.type === "object") ?? schema)?.properties ?? {});
+      for (const name of properties.filter((n) => byField[n.replace(/s$/, "")] !== undefined)) {
+        const single = name.replace(/s$/, "");
+        variants.push({ where: `body ${name}`, id: byField[single]!, request: (value) => ({ ...base, payload: { ...(minimalBody(schema) as object), [name]: name === single ? value : [value] } }) });
+      }
+      for (const variant of variants) {
+        const never = variant.id.replace(/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "00000000-0000-4000-8000-000000000000");
+        const withForeign = await w.call(b.adminKey, variant.request(variant.id));
+        const withNever = await w.call(b.adminKey, variant.request(never));
+        compared++;
+        const cell = `${route} with the owner's id in the ${variant.where}, sent by the other organization's admin key`;
+        const seen = { status: withForeign.statusCode, body: withForeign.body.replaceAll(variant.id, "<id>") };
+        const unseen = { status: withNever.statusCode, body: withNever.body.replaceAll(never, "<id>") };
+        if (JSON.stringify(seen) !== JSON.stringify(unseen)) failures.push(`${cell}: answered ${seen.status} ${seen.body}, but for an id never issued ${unseen.status} ${unseen.body}`);
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
+    const after = await snapshot(w, a, foreign);
+    expect(failures).toEqual([]);
+    expect(after, "the owner's state after all of that").toEqual(before);
   });
 
   // Needs the two tests above to have run: they record each route once all its cells are done.

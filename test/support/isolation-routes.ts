@@ -9,7 +9,7 @@ import type { HttpTenant, HttpWorld } from "./server.js";
 export type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 export type Access = "read" | "write" | "admin" | "superuser";
 export type Schema = { type?: string | string[]; anyOf?: Schema[]; enum?: unknown[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema };
-export type Operation = { requestBody?: { content: { "application/json": { schema: Schema } } } };
+export type Operation = { parameters?: { name: string; in: string }[]; requestBody?: { content: { "application/json": { schema: Schema } } } };
 
 /** One organization's resources for one request: a fresh agent with a run in the state the route needs. */
 export interface Fixture {
@@ -17,6 +17,7 @@ export interface Fixture {
   run_id: string;
   step_id: string;
   key_id: string;
+  message_id: string;
 }
 
 /** The run state a route needs: still running (most writes), or ended (streams end, webhooks exist). */
@@ -96,10 +97,10 @@ export async function makeFixture(world: HttpWorld, t: HttpTenant, state: RunSta
   const run = await post("/v1/runs", { agent_id: agent.id, callback_url: CALLBACK_URL });
   await ok(world.call(t.writeKey, { method: "PATCH", url: `/v1/runs/${run.id}`, payload: { status: "running" } }));
   const step = await post(`/v1/runs/${run.id}/steps`, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
-  await post(`/v1/runs/${run.id}/messages`, { messages: [{ message_type: "assistant_message", content: "first" }] });
+  const messages = (await post(`/v1/runs/${run.id}/messages`, { messages: [{ message_type: "assistant_message", content: "first" }] })) as unknown as { id: string }[];
   if (state === "ended") await post(`/v1/runs/${run.id}/cancel`, {});
   const key = await post("/v1/api-keys", { role: "read", name: "spare" }, t.adminKey);
-  return { agent_id: agent.id, run_id: run.id, step_id: step.id, key_id: key.id };
+  return { agent_id: agent.id, run_id: run.id, step_id: step.id, key_id: key.id, message_id: messages[0]!.id };
 }
 
 export function fixtureFor(method: Method, path: string): RunState {
