@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServer } from "../../src/http/server.js";
 import { openLedger, type Ledger } from "../../src/ledger.js";
+import { storeOf } from "../../src/store/store.js";
 import { BACKENDS, POSTGRES_URL, uniqueSchema } from "../support/backends.js";
 import { waitFor } from "../support/wait.js";
 
@@ -39,7 +40,7 @@ for (const backend of BACKENDS) {
 
     afterAll(async () => {
       for (const server of servers) await server.close();
-      if (directory === undefined) await ledgers[0]?.store.driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      if (directory === undefined) await (ledgers[0] && storeOf(ledgers[0]).driver.run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
       for (const ledger of ledgers) await ledger.close();
       if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
     });
