@@ -1,4 +1,5 @@
 import type { Actor, StatsBucket, StatsGroupBy } from "../core/model.js";
+import type { Distribution, RunStats, RunStatsReport } from "../core/reports.js";
 import { checkQuery } from "../core/input.js";
 import { RUN_STATUSES } from "../core/run-lifecycle.js";
 import { RunStatsSchema } from "../core/schemas/runs.js";
@@ -11,31 +12,7 @@ export interface RunStatsQuery extends Omit<RunListQuery, "before" | "after" | "
   bucket?: StatsBucket | null;
 }
 
-export interface Distribution {
-  avg: number | null;
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-export interface RunStats {
-  runs: number;
-  by_status: Record<string, number>;
-  /** failed ÷ ended runs (0 when none ended). */
-  error_rate: number;
-  duration_ns: Distribution;
-  ttft_ns: Distribution;
-  tokens: StatsRow["tokens"];
-  steps: { total: number; avg_per_run: number; max: number };
-}
-
-export interface RunStatsReport {
-  summary: RunStats;
-  /** One entry per group and/or time bucket, when group_by or bucket is given. */
-  groups: (RunStats & { group?: string | null; bucket?: string })[];
-  top_tools: { tool: string; runs: number }[];
-}
+export type { Distribution, RunStats, RunStatsReport } from "../core/reports.js";
 
 export class RunStatsService {
   constructor(private readonly store: Store) {}

@@ -1,9 +1,9 @@
+import type { DeliveryView } from "../core/reports.js";
 import { ConflictError } from "../core/errors.js";
 import { requireId } from "../core/ids.js";
 import type { Actor } from "../core/model.js";
 import { nowIso } from "../core/time.js";
 import type { Repos } from "../store/repos.js";
-import type { WebhookAttempt, WebhookDelivery } from "../store/repos/webhooks.js";
 import type { Store } from "../store/store.js";
 import { generateSecret } from "./signing.js";
 import { requireAdmin, requireWriter } from "../services/access.js";
@@ -34,7 +34,7 @@ async function ensureSecrets(tx: Repos, organizationId: string) {
   return (await tx.webhooks.getSecrets(organizationId))!;
 }
 
-export type DeliveryView = Omit<WebhookDelivery, "organization_id"> & { attempt_log: WebhookAttempt[] };
+export type { DeliveryView };
 
 /** Signing secrets, and each run's delivery log and replay. */
 export class WebhookService {

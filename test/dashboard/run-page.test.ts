@@ -3,7 +3,7 @@
  * run live; cancelling it; what a read key may do; and a run too big to render whole.
  */
 import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { launchBrowser, openTab, PHONE, screenshot, unnamedControls } from "../support/browser.js";
 import { apiCaller, writeDemoRun } from "../support/demo-runs.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
@@ -11,6 +11,9 @@ import { forEachServer, type HttpTenant } from "../support/server.js";
 import { chromiumProblem } from "../support/browser.js";
 import { waitFor } from "../support/wait.js";
 
+
+// A browser test drives a page through many states; on a loaded 2-core machine that takes a while.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
 const describeIfBrowser = chromiumProblem === undefined;
 
 forEachServer(

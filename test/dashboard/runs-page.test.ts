@@ -3,11 +3,14 @@
  * itself is served (compression, cache lifetimes, Content-Security-Policy).
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { chromiumProblem, launchBrowser, openTab, PHONE, screenshot, unnamedControls } from "../support/browser.js";
 import { apiCaller, writeDemoRun } from "../support/demo-runs.js";
 import { forEachServer, type HttpTenant } from "../support/server.js";
 
+
+// A browser test drives a page through many states; on a loaded 2-core machine that takes a while.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 60_000 });
 const withBrowser = chromiumProblem === undefined;
 
 /** The ids of the rows the runs table shows, top to bottom. */

@@ -7,6 +7,7 @@
  * integer sums and counts.
  */
 import type { StatsBucket, StatsGroupBy } from "../../core/model.js";
+import type { TokenTotals } from "../../core/reports.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
 import { METRIC_SUMS, orderedSetStatement, PERCENTILES, percentileStatement, RUN_SUMS, sumsStatement } from "./run-stats-sql.js";
 import { runFilterSql, type RunFilter } from "./runs.js";
@@ -19,7 +20,7 @@ export interface StatsRow {
   by_status: Record<string, number>;
   duration: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
   ttft: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  tokens: { prompt: number; completion: number; total: number; cached_input: number; cache_write: number; reasoning: number };
+  tokens: TokenTotals;
   steps: { total: number; max: number };
 }
 

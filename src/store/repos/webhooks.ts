@@ -2,33 +2,9 @@ import type { Dialect, Executor } from "../executor.js";
 import { placeholders } from "../sql-values.js";
 import { numberOrNull } from "./runs.js";
 
-export type DeliveryStatus = "pending" | "delivered" | "failed" | "dead";
+import type { DeliveryStatus, WebhookAttempt, WebhookDelivery } from "../../core/reports.js";
 
-export interface WebhookDelivery {
-  id: string;
-  run_id: string;
-  organization_id: string;
-  url: string;
-  event_type: string;
-  /** The exact body that is signed and sent. */
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: string;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: string;
-  delivered_at: string | null;
-}
-
-export interface WebhookAttempt {
-  attempt: number;
-  started_at: string;
-  duration_ms: number;
-  status_code: number | null;
-  error: string | null;
-  outcome: "delivered" | "retry" | "dead";
-}
+export type { DeliveryStatus, WebhookAttempt, WebhookDelivery };
 
 export interface WebhookSecrets {
   secret: string;
