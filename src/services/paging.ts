@@ -25,9 +25,6 @@ export async function resolvePage(
 ): Promise<PageRequest> {
   const order = input.order ?? defaultOrder;
   const limit = input.limit ?? LIMITS.pageDefault;
-  if (input.before != null && input.after != null) {
-    throw new InvalidArgumentError("give either before or after, not both");
-  }
   const page: PageRequest = { order, limit };
   for (const field of ["before", "after"] as const) {
     const id = input[field];

@@ -2,7 +2,9 @@
  * Keyset pagination shared by every list. A page is ordered by a sort key plus the id as a
  * tie-breaker. `after` returns the items that follow the cursor item in the requested order;
  * `before` returns the nearest `limit` items that precede it, still in the requested order —
- * so paging backwards from a page's first item yields exactly the previous page.
+ * so paging backwards from a page's first item yields exactly the previous page. Given
+ * both, the page holds the items strictly between the two cursors, in the requested order,
+ * starting next to `after`.
  */
 import type { SqlParam } from "./executor.js";
 
@@ -31,14 +33,26 @@ export interface PagePlan {
 }
 
 export function planPage(keyset: Keyset, page: PageRequest): PagePlan {
+  const tuple = `(${keyset.columns.join(", ")})`;
+  const bound = (op: string, cursor: readonly SqlParam[]) => `${tuple} ${op} (${cursor.map(() => "?").join(", ")})`;
+  const forward = page.order === "asc" ? ">" : "<";
+  const backward = page.order === "asc" ? "<" : ">";
+  if (page.after !== undefined && page.before !== undefined) {
+    return {
+      where: `${bound(forward, page.after)} AND ${bound(backward, page.before)}`,
+      params: [...page.after, ...page.before],
+      orderBy: keyset.columns.map((c) => `${c} ${page.order === "asc" ? "ASC" : "DESC"}`).join(", "),
+      limit: page.limit,
+      reversed: false,
+    };
+  }
   const cursor = page.before ?? page.after;
   const backwards = page.before !== undefined;
   // Scan direction: the requested order, or its reverse when reading the page before a cursor.
   const ascending = (page.order === "asc") !== backwards;
   const direction = ascending ? "ASC" : "DESC";
-  const tuple = `(${keyset.columns.join(", ")})`;
   return {
-    where: cursor === undefined ? undefined : `${tuple} ${ascending ? ">" : "<"} (${cursor.map(() => "?").join(", ")})`,
+    where: cursor === undefined ? undefined : bound(ascending ? ">" : "<", cursor),
     params: cursor === undefined ? [] : [...cursor],
     orderBy: keyset.columns.map((c) => `${c} ${direction}`).join(", "),
     limit: page.limit,

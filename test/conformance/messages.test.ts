@@ -48,6 +48,8 @@ forEachBackend("messages", (world) => {
     expect(await list({ limit: 3, after: ids[2] })).toEqual(ids.slice(3, 6));
     expect(await list({ limit: 3, before: ids[5] })).toEqual(ids.slice(2, 5));
     expect(await list({ order: "desc", limit: 2, after: ids[5] })).toEqual([ids[4], ids[3]]);
+    expect(await list({ after: ids[1], before: ids[6] })).toEqual(ids.slice(2, 6));
+    expect(await list({ order: "desc", after: ids[6], before: ids[1] })).toEqual(ids.slice(2, 6).reverse());
     expect(await list({ message_types: ["tool_call_message", "assistant_message"] })).toEqual(
       stored.filter((m) => m.message_type === "tool_call_message" || m.message_type === "assistant_message").map((m) => m.id),
     );

@@ -84,6 +84,20 @@ forEachBackend("run listing", (world) => {
     });
   }
 
+  for (const order of ["asc", "desc"] as const) {
+    it(`given after and before together (${order}), lists the items strictly between them, across ties`, async () => {
+      const all = (await everything(world(), t, { order })).map((r) => r.id);
+      for (const [from, to] of [[0, 299], [10, 11], [10, 12], [40, 120], [150, 160]] as const) {
+        const between = (await world().ledger.runs.list(t.reader, { order, limit: 1000, after: all[from], before: all[to] })).map((r) => r.id);
+        expect(between).toEqual(all.slice(from + 1, to));
+      }
+      // A limit keeps the first items after `after`.
+      expect((await world().ledger.runs.list(t.reader, { order, limit: 5, after: all[20], before: all[200] })).map((r) => r.id)).toEqual(all.slice(21, 26));
+      // Cursors the wrong way round select nothing.
+      expect(await world().ledger.runs.list(t.reader, { order, after: all[50], before: all[40] })).toEqual([]);
+    });
+  }
+
   it("returns an empty page after the last item, and rejects unknown or malformed cursors", async () => {
     const last = (await everything(world(), t, {})).at(-1)!;
     expect(await world().ledger.runs.list(t.reader, { after: last.id })).toEqual([]);

@@ -94,4 +94,27 @@ forEachServer("producer routes", (world) => {
     const active = await call(t.readKey, { method: "GET", url: `/v1/runs/active?agent_id=${agent}` });
     expect(active.json()).toHaveLength(2);
   });
+
+  it("every list takes after and before together: the items strictly between them", async () => {
+    const { call } = world();
+    const t = await world().tenant();
+    const agent = await t.agent();
+    const run = (await call(t.writeKey, { method: "POST", url: "/v1/runs", payload: { agent_id: agent } })).json().id as string;
+    await call(t.writeKey, { method: "PATCH", url: `/v1/runs/${run}`, payload: { status: "running" } });
+    for (let i = 0; i < 5; i++) await call(t.writeKey, { method: "POST", url: `/v1/runs/${run}/steps`, payload: { model: "m" } });
+    const messages = (await call(t.writeKey, { method: "POST", url: `/v1/runs/${run}/messages`, payload: { messages: Array.from({ length: 5 }, (_, i) => ({ message_type: "user_message", content: `m${i}` })) } })).json().map((m: { id: string }) => m.id) as string[];
+    const ids = async (url: string) => {
+      const response = await call(t.readKey, { method: "GET", url });
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json().map((item: { id: string }) => item.id) as string[];
+    };
+    // In list order (steps made in one millisecond are ordered by id).
+    const steps = await ids(`/v1/runs/${run}/steps?order=asc`);
+    expect(steps).toHaveLength(5);
+    expect(await ids(`/v1/runs/${run}/messages?after=${messages[0]}&before=${messages[4]}`)).toEqual(messages.slice(1, 4));
+    expect(await ids(`/v1/runs/${run}/steps?order=asc&after=${steps[0]}&before=${steps[3]}`)).toEqual(steps.slice(1, 3));
+    expect(await ids(`/v1/steps/?order=asc&agent_id=${agent}&after=${steps[1]}&before=${steps[4]}`)).toEqual(steps.slice(2, 4));
+    const runs = await ids(`/v1/runs/?agent_id=${agent}`);
+    expect(await ids(`/v1/runs/?agent_id=${agent}&after=${runs[0]}&before=${runs[0]}`)).toEqual([]);
+  });
 });

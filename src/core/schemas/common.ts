@@ -33,7 +33,7 @@ export const JsonObject = Type.Unsafe<JsonObjectValue>({ type: "object", additio
 export const Tags = Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.tag }), { maxItems: LIMITS.tags });
 
 export const PageQuery = {
-  before: Type.Optional(Type.String({ description: "Return the page immediately before this item, in the requested order" })),
+  before: Type.Optional(Type.String({ description: "Return the page immediately before this item, in the requested order; with after, the items strictly between the two" })),
   after: Type.Optional(Type.String({ description: "Return the items after this item, in the requested order" })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageMax, description: `Page size (default ${LIMITS.pageDefault})` })),
   order: Type.Optional(Type.Union([Type.Literal("asc"), Type.Literal("desc")])),
