@@ -13,6 +13,7 @@ import type { Ledger } from "../ledger.js";
 import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
+import { checkJsonText, checkQueryValues, decodeUtf8 } from "./json-text.js";
 import { endOpenStreams } from "./sse.js";
 import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -111,6 +112,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.decorateRequest("actor", null as unknown as Actor);
   app.addHook("preValidation", async (request) => {
     dropEmptyQueryValues(request.query);
+    checkQueryValues(request.query);
   });
   app.addHook("preHandler", async (request) => {
     const path = request.routeOptions.url ?? request.url;
@@ -169,10 +171,17 @@ function dropEmptyQueryValues(query: unknown): void {
 function installJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    const text = typeof body === "string" ? body : body.toString("utf8");
-    if (text.trim() === "") {
-      done(null, undefined);
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    let text: string;
+    try {
+      text = decodeUtf8(body);
+      if (text.trim() === "") {
+        done(null, undefined);
+        return;
+      }
+      checkJsonText(text);
+    } catch (error) {
+      done(error as Error, undefined);
       return;
     }
     void parse(request, text, done);
