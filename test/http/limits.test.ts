@@ -187,6 +187,23 @@ forEachServer(
       for (const s of [...streams, after, second]) s.close();
     });
 
+    it("holds no slot for a client that left before its stream started", async () => {
+      const t = await world().tenant();
+      const runId = await liveRun(world(), t);
+      const url = new URL(world().baseUrl);
+      for (let i = 0; i < 6; i++) {
+        const socket = connect(Number(url.port), url.hostname);
+        socket.end(`GET /v1/runs/${runId}/events HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${t.readKey}\r\n\r\n`);
+        socket.on("connect", () => socket.destroy());
+        await new Promise((resolve) => socket.on("close", resolve));
+      }
+      await waitFor("every stream of the departed clients to close", async () => (await metric(world(), "runledger_sse_streams")) === 0);
+      const streams = [];
+      for (let i = 0; i < 3; i++) streams.push(await openStream(world(), t.readKey, `/v1/runs/${runId}/events`));
+      expect(streams.map((s) => s.response.status)).toEqual([200, 200, 200]);
+      for (const s of streams) s.close();
+    });
+
     it("sends no RateLimit headers and never answers 429 when no rate is configured", async () => {
       const t = await world().tenant();
       for (let i = 0; i < 50; i++) {
