@@ -206,7 +206,9 @@ export class SseStreams {
         timers.push(timer);
       },
       end() {
-        if (!raw.writableEnded && !raw.destroyed) raw.end();
+        // Ended while waiting for its reader (at shutdown): the reader would hold the socket open.
+        if (behind) raw.destroy();
+        else if (!raw.writableEnded && !raw.destroyed) raw.end();
         close();
       },
     };
