@@ -6,6 +6,7 @@
  * seen within one refill time are held.
  */
 import type { FastifyInstance } from "fastify";
+import type { Actor } from "../core/model.js";
 import { TooManyRequestsError } from "./errors.js";
 
 export interface RateLimit {
@@ -98,8 +99,10 @@ export function installRateLimit(app: FastifyInstance, limit: RateLimit, onLimit
   const buckets = new TokenBuckets(limit);
   const described = describeRateLimit(limit);
   app.addHook("preHandler", async (request, reply) => {
-    const actor = request.actor;
-    if (actor === null) return;
+    // Routes that need no key have no actor (null, or undefined where a plugin's own routes
+    // were registered before the decoration, as /docs is).
+    const actor = request.actor as Actor | null | undefined;
+    if (actor == null) return;
     const take = buckets.take(actor.api_key_id ?? actor.organization_id);
     reply.header("ratelimit-limit", limit.burst);
     reply.header("ratelimit-remaining", take.remaining);
