@@ -61,7 +61,7 @@ export class ServerMetrics implements Telemetry, SseTelemetry {
   private readonly openStreams = new Gauge({ name: "runledger_sse_streams", help: "Event streams open on this process", registers: [this.registry] });
   private readonly slowReaders = new Counter({
     name: "runledger_sse_slow_reader_disconnects_total",
-    help: "Event streams closed because their reader fell more than RUNLEDGER_STREAM_BUFFER behind",
+    help: "Event streams dropped because their reader took nothing of a full RUNLEDGER_STREAM_BUFFER for RUNLEDGER_STREAM_STALL_TIMEOUT",
     registers: [this.registry],
   });
   private readonly bufferPeak = new Gauge({
