@@ -131,7 +131,7 @@ export class SseStreams {
     raw.on("close", close);
     raw.on("error", close);
     // A client that left while the route was still checking its request has closed already.
-    if (raw.destroyed || (request.raw.socket?.destroyed ?? true)) queueMicrotask(close);
+    if (raw.destroyed || request.raw.socket?.destroyed === true) queueMicrotask(close);
 
     const { bufferBytes, stallMs } = this.limits;
     // While the reader has more than the buffer to take, nothing more is written: the

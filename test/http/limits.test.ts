@@ -209,6 +209,17 @@ forEachServer(
       for (const s of streams) s.close();
     });
 
+    it("still serves a whole stream to an in-process request, which has no real socket", async () => {
+      const t = await world().tenant();
+      const runId = await liveRun(world(), t);
+      await world().call(t.writeKey, { method: "POST", url: `/v1/runs/${runId}/messages`, payload: { messages: [{ message_type: "assistant_message", content: "hi" }] } });
+      await world().call(t.writeKey, { method: "PATCH", url: `/v1/runs/${runId}`, payload: { status: "completed" } });
+      const response = await world().call(t.readKey, { method: "POST", url: `/v1/runs/${runId}/stream`, payload: {} });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('"content":"hi"');
+      expect(response.body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    });
+
     it("sends no RateLimit headers and never answers 429 when no rate is configured", async () => {
       const t = await world().tenant();
       for (let i = 0; i < 50; i++) {
