@@ -80,7 +80,8 @@ export async function startServer(env: Record<string, string>, extraNodeArgs: st
   const port = await freePort();
   const child = spawn(process.execPath, [...extraNodeArgs, "--import", "tsx", "src/main.ts", "serve", "--port", String(port)], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    // Benchmarks attach thousands of subscribers with one key: no cap on streams per key unless a caller sets one.
+    env: { ...process.env, LOG_LEVEL: "warn", RUNLEDGER_MAX_STREAMS_PER_KEY: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -8,6 +8,8 @@ import { DEFAULT_RETRY_SCHEDULE_MS } from "./webhooks/retry-policy.js";
 import { DEFAULT_WEBHOOK_CONCURRENCY } from "./webhooks/dispatcher.js";
 import { DEFAULT_DATABASE_URL } from "./ledger.js";
 import { DEFAULT_BODY_LIMIT } from "./http/server.js";
+import type { RateLimit } from "./http/rate-limit.js";
+import { DEFAULT_MAX_STREAMS_PER_KEY, DEFAULT_STREAM_BUFFER_BYTES, MIN_STREAM_BUFFER_BYTES } from "./http/sse.js";
 
 export interface ServerConfig {
   host: string;
@@ -27,6 +29,16 @@ export interface ServerConfig {
   retention: {
     intervalMs: number;
     defaultGraceDays: number;
+  };
+  limits: {
+    /** Requests per API key per process; undefined: no limit. */
+    rate: RateLimit | undefined;
+    /** Open event streams per API key per process; 0: no cap. */
+    maxStreamsPerKey: number;
+    /** Bytes an event stream may hold unsent before it waits for its reader. */
+    streamBufferBytes: number;
+    /** How long a stream waits for a reader that takes nothing of its full buffer. */
+    streamStallMs: number;
   };
   reaper: {
     intervalMs: number;
@@ -80,6 +92,38 @@ function seconds(name: string, value: string): number {
   return Math.round(duration(name, value) / 1000);
 }
 
+const RATE_PERIODS: Record<string, number> = { s: 1_000, sec: 1_000, second: 1_000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };
+
+/**
+ * `RUNLEDGER_RATE_LIMIT`: `<requests>/<period>` — `20/s`, `600/m`, `10000/h`, or a duration
+ * such as `100/10s` — or `off` (the default). The burst is the bucket's size: as many
+ * requests as one period allows unless `RUNLEDGER_RATE_LIMIT_BURST` says otherwise.
+ */
+export function parseRateLimit(value: string | undefined, burstValue: string | undefined): RateLimit | undefined {
+  const text = value?.trim() ?? "";
+  if (text === "" || text === "off" || text === "0") {
+    if (burstValue !== undefined && burstValue.trim() !== "") throw new ConfigError("RUNLEDGER_RATE_LIMIT_BURST needs RUNLEDGER_RATE_LIMIT (e.g. 20/s)");
+    return undefined;
+  }
+  const match = /^(\d+)\s*\/\s*(\S+)$/.exec(text);
+  const requests = match === null ? NaN : Number(match[1]);
+  const unit = match?.[2] ?? "";
+  const periodMs = RATE_PERIODS[unit] ?? (/^\d/.test(unit) ? tryDuration(unit) : undefined);
+  if (!Number.isSafeInteger(requests) || requests < 1 || periodMs === undefined || periodMs < 1) {
+    throw new ConfigError(`RUNLEDGER_RATE_LIMIT must be <requests>/<period> such as 20/s, 600/m or 100/10s, or off; got '${text}'`);
+  }
+  const burst = burstValue === undefined || burstValue.trim() === "" ? requests : integer("RUNLEDGER_RATE_LIMIT_BURST", burstValue.trim(), 1, 1_000_000_000);
+  return { requests, periodMs, burst };
+}
+
+function tryDuration(text: string): number | undefined {
+  try {
+    return parseDuration(text, "period");
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const flags = parseFlags(argv);
   const raw = {
@@ -108,6 +152,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     retention: {
       intervalMs: Math.max(1_000, duration("RUNLEDGER_RETENTION_INTERVAL", env.RUNLEDGER_RETENTION_INTERVAL ?? "1h")),
       defaultGraceDays: duration("RUNLEDGER_SOFT_DELETE_GRACE", env.RUNLEDGER_SOFT_DELETE_GRACE ?? "7d") / 86_400_000,
+    },
+    limits: {
+      rate: parseRateLimit(env.RUNLEDGER_RATE_LIMIT, env.RUNLEDGER_RATE_LIMIT_BURST),
+      maxStreamsPerKey: integer("RUNLEDGER_MAX_STREAMS_PER_KEY", env.RUNLEDGER_MAX_STREAMS_PER_KEY ?? String(DEFAULT_MAX_STREAMS_PER_KEY), 0, 1_000_000),
+      streamBufferBytes: integer("RUNLEDGER_STREAM_BUFFER", env.RUNLEDGER_STREAM_BUFFER ?? String(DEFAULT_STREAM_BUFFER_BYTES), MIN_STREAM_BUFFER_BYTES, 1024 ** 3),
+      streamStallMs: Math.max(100, duration("RUNLEDGER_STREAM_STALL_TIMEOUT", env.RUNLEDGER_STREAM_STALL_TIMEOUT ?? "30s")),
     },
     reaper: {
       intervalMs: Math.max(10, duration("RUNLEDGER_REAPER_INTERVAL", env.RUNLEDGER_REAPER_INTERVAL ?? "5s")),

@@ -14,7 +14,7 @@ export async function serve(config: ServerConfig): Promise<FastifyInstance> {
     webhookAllowlist: config.webhooks.allowlist,
     onError: (error) => console.error("runledger:", error),
   });
-  const app = await buildServer({ ledger, logger: { level: config.logLevel } as never, bodyLimit: config.bodyLimit });
+  const app = await buildServer({ ledger, logger: { level: config.logLevel } as never, bodyLimit: config.bodyLimit, limits: config.limits });
   const boot = await ledger.apiKeys.bootstrap(config.adminKey);
   if (boot !== undefined) {
     app.log.info({ organization_id: boot.organization.id, api_key_id: boot.key.id }, "created the default organization and its superuser admin key");

@@ -19,6 +19,17 @@ const STATUS: { readonly [code in ErrorCode]: number } = {
   CONFLICT: 409,
 };
 
+/**
+ * A limit of this server (not of the ledger) refused the request: 429. `retryAfterS`, when
+ * known, becomes the Retry-After header.
+ */
+export class TooManyRequestsError extends Error {
+  constructor(readonly code: "RATE_LIMITED" | "TOO_MANY_STREAMS", message: string, readonly retryAfterS?: number) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 export function sendError(reply: FastifyReply, status: number, code: string, detail: string, problems?: readonly string[]): FastifyReply {
   // Letta's client retries 409s unless told not to; no retry can fix these.
   if (status === 409) reply.header("x-should-retry", "false");
@@ -29,6 +40,10 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof LedgerError) {
       return sendError(reply, STATUS[error.code], error.code, error.message, error.problems);
+    }
+    if (error instanceof TooManyRequestsError) {
+      if (error.retryAfterS !== undefined) reply.header("retry-after", error.retryAfterS);
+      return sendError(reply, 429, error.code, error.message);
     }
     if (error.validation) {
       // A body or query string is the input itself, named as a library caller names it; a

@@ -14,7 +14,8 @@ import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { checkJsonText, checkQueryValues, decodeUtf8 } from "./json-text.js";
-import { endOpenStreams } from "./sse.js";
+import { installRateLimit, type RateLimit } from "./rate-limit.js";
+import { DEFAULT_MAX_STREAMS_PER_KEY, DEFAULT_STREAM_BUFFER_BYTES, DEFAULT_STREAM_STALL_MS, SseStreams } from "./sse.js";
 import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -56,6 +57,19 @@ export interface ServerOptions {
   pingIntervalMs?: number;
   /** Where the built dashboard is served from. */
   dashboard?: DashboardOptions;
+  limits?: ServerLimits;
+}
+
+/** Limits per API key, each in this process only (see the README's "Limits"). */
+export interface ServerLimits {
+  /** Requests per key; none by default. */
+  rate?: RateLimit;
+  /** Open event streams per key (default 100; 0 for no cap). */
+  maxStreamsPerKey?: number;
+  /** Bytes an event stream may hold unsent before it waits for its reader (default 1 MiB). */
+  streamBufferBytes?: number;
+  /** How long a stream waits for a reader that takes nothing of its full buffer before closing it (default 30 s). */
+  streamStallMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
@@ -120,10 +134,21 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (request.routeOptions.config.public === true) return;
     request.actor = await auth.actorFor(request);
   });
+  const limits = options.limits ?? {};
+  // After authentication, so that it counts per key.
+  if (limits.rate !== undefined) installRateLimit(app, limits.rate, () => metrics.rateLimited());
+  const streams = new SseStreams(
+    {
+      maxPerKey: limits.maxStreamsPerKey ?? DEFAULT_MAX_STREAMS_PER_KEY,
+      bufferBytes: limits.streamBufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES,
+      stallMs: limits.streamStallMs ?? DEFAULT_STREAM_STALL_MS,
+    },
+    metrics,
+  );
 
   // Event streams never finish on their own: shutdown ends them so in-flight requests can drain.
   app.addHook("preClose", async () => {
-    endOpenStreams(app.server);
+    streams.endAll();
   });
 
   const ledger = options.ledger;
@@ -133,7 +158,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(messageRoutes(ledger));
   await app.register(agentRoutes(ledger));
   await app.register(adminRoutes(ledger, auth));
-  await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000 }));
+  await app.register(streamRoutes(ledger, { pingIntervalMs: options.pingIntervalMs ?? 20_000, streams }));
   await app.register(webhookRoutes(ledger));
   await app.register(statsRoutes(ledger));
   await app.register(bulkRoutes(ledger));

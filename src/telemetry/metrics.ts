@@ -8,10 +8,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunStatus, type StopReason } from "../core/run-lifecycle.js";
 import type { RetentionKind, Telemetry, WebhookOutcome } from "../core/telemetry.js";
+import type { SseTelemetry } from "../http/sse.js";
 
 const STATE_TTL_MS = 5_000;
 
-export class ServerMetrics implements Telemetry {
+export class ServerMetrics implements Telemetry, SseTelemetry {
   readonly registry = new Registry();
   private readonly transitions = new Counter({
     name: "runledger_run_transitions_total",
@@ -57,6 +58,24 @@ export class ServerMetrics implements Telemetry {
     registers: [this.registry],
   });
   private readonly activeRuns = new Gauge({ name: "runledger_active_runs", help: "Runs in created or running (all organizations)", registers: [this.registry] });
+  private readonly openStreams = new Gauge({ name: "runledger_sse_streams", help: "Event streams open on this process", registers: [this.registry] });
+  private readonly slowReaders = new Counter({
+    name: "runledger_sse_slow_reader_disconnects_total",
+    help: "Event streams dropped because their reader took nothing of a full RUNLEDGER_STREAM_BUFFER for RUNLEDGER_STREAM_STALL_TIMEOUT",
+    registers: [this.registry],
+  });
+  private readonly bufferPeak = new Gauge({
+    name: "runledger_sse_buffer_peak_bytes",
+    help: "The most bytes any event stream of this process has held unsent, since it started",
+    registers: [this.registry],
+  });
+  private readonly refusals = new Counter({
+    name: "runledger_limit_refusals_total",
+    help: "Requests answered 429, by limit (rate, streams)",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+  private peakBuffered = 0;
   private stateReadAt = 0;
 
   /** `readRunCounts` reads the stored runs by status when a scrape finds the gauges stale. */
@@ -83,6 +102,32 @@ export class ServerMetrics implements Telemetry {
 
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
     this.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  streamOpened(): void {
+    this.openStreams.inc();
+  }
+
+  streamClosed(): void {
+    this.openStreams.dec();
+  }
+
+  slowReaderClosed(): void {
+    this.slowReaders.inc();
+  }
+
+  streamBuffered(bytes: number): void {
+    if (bytes <= this.peakBuffered) return;
+    this.peakBuffered = bytes;
+    this.bufferPeak.set(bytes);
+  }
+
+  streamRefused(): void {
+    this.refusals.inc({ limit: "streams" });
+  }
+
+  rateLimited(): void {
+    this.refusals.inc({ limit: "rate" });
   }
 
   /** The exposition text, with the state gauges refreshed if stale. */

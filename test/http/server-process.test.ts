@@ -73,6 +73,32 @@ describe("the server process", () => {
     }
   });
 
+  it("limits requests and streams per key as RUNLEDGER_RATE_LIMIT and RUNLEDGER_MAX_STREAMS_PER_KEY say", async () => {
+    const started = await start(["--port", "0", "--database-url", `sqlite:${join(dir, "limits.db")}`], {
+      RUNLEDGER_ADMIN_KEY: ADMIN_KEY,
+      RUNLEDGER_RATE_LIMIT: "3/m",
+      RUNLEDGER_MAX_STREAMS_PER_KEY: "1",
+    });
+    const controller = new AbortController();
+    try {
+      const headers = { authorization: `Bearer ${ADMIN_KEY}` };
+      const feed = await fetch(`${started.baseUrl}/v1/runs/events`, { headers, signal: controller.signal });
+      expect(feed.status).toBe(200);
+      const second = await fetch(`${started.baseUrl}/v1/runs/events`, { headers });
+      expect(second.status).toBe(429);
+      expect(((await second.json()) as { code: string }).code).toBe("TOO_MANY_STREAMS");
+      expect((await fetch(`${started.baseUrl}/v1/runs/`, { headers })).status).toBe(200);
+      const limited = await fetch(`${started.baseUrl}/v1/runs/`, { headers });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe("20");
+      expect((await fetch(`${started.baseUrl}/healthz`)).status).toBe(200);
+    } finally {
+      controller.abort();
+      started.child.kill("SIGTERM");
+      expect(await exited(started.child)).toBe(0);
+    }
+  });
+
   it("refuses bad settings with a message and exit code 2", async () => {
     const child = spawn(tsx, [join(root, "src/main.ts"), "serve", "--port", "not-a-port"], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe } from "vitest";
-import { buildServer } from "../../src/http/server.js";
+import { buildServer, type ServerLimits } from "../../src/http/server.js";
 import type { Ledger, LedgerOptions } from "../../src/ledger.js";
 import { BACKENDS } from "./backends.js";
 
@@ -32,6 +32,8 @@ export interface ServerWorldOptions {
   ledger?: Omit<LedgerOptions, "url">;
   /** Run the server's background workers beside it, retrying webhooks on this schedule (the reaper's server limits are off). */
   webhookRetryScheduleMs?: readonly number[];
+  /** The server's limits per API key (none but the defaults unless given). */
+  limits?: ServerLimits;
 }
 
 export function forEachServer(title: string, body: (world: () => HttpWorld) => void, options: ServerWorldOptions = {}): void {
@@ -41,7 +43,7 @@ export function forEachServer(title: string, body: (world: () => HttpWorld) => v
       let dispose: (() => Promise<void>) | undefined;
       beforeAll(async () => {
         const opened = await backend.open(options.ledger);
-        const app = await buildServer({ ledger: opened.ledger, authCacheMs: 0, pingIntervalMs: 100 });
+        const app = await buildServer({ ledger: opened.ledger, authCacheMs: 0, pingIntervalMs: 100, limits: options.limits });
         const schedule = options.webhookRetryScheduleMs;
         const workers =
           schedule === undefined

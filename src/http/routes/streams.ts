@@ -7,12 +7,14 @@ import type { Ledger } from "../../ledger.js";
 import { errorResponses } from "../schemas/common.js";
 import { ChunkAppendSchema, OrganizationEventsSchema, RunEventsSchema, RunStreamSchema } from "../../core/schemas/streams.js";
 import { StoredEvent } from "../schemas/streams.js";
-import { formatSseEvent, openSse, type SseStream } from "../sse.js";
+import { formatSseEvent, type SseStream, type SseStreams } from "../sse.js";
 import { RunParams } from "../schemas/params.js";
 
 export interface StreamOptions {
   /** Keep-alive period of open streams. */
   pingIntervalMs: number;
+  /** The server's event streams: per-key caps and per-stream buffers. */
+  streams: SseStreams;
 }
 
 const sseResponse = {
@@ -78,10 +80,10 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
         const runId = request.params.run_id;
         const body = request.body ?? {};
         await ledger.runs.get(request.actor, runId);
-        const sse = openSse(request, reply);
+        const sse = options.streams.start(request, reply);
         try {
           if (body.include_pings) {
-            sse.every(options.pingIntervalMs, () => sse.send(JSON.stringify({ message_type: "ping", id: `ping-${Date.now()}`, date: nowIso(), run_id: runId })));
+            sse.every(options.pingIntervalMs, () => sse.ping(JSON.stringify({ message_type: "ping", id: `ping-${Date.now()}`, date: nowIso(), run_id: runId })));
           }
           const events = await ledger.feeds.followRun(request.actor, runId, body.starting_after ?? 0, {
             signal: sse.signal,
@@ -128,9 +130,9 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
         const runId = request.params.run_id;
         const after = lastEventId(request, request.query.after) ?? 0;
         await ledger.runs.get(request.actor, runId);
-        const sse = openSse(request, reply);
+        const sse = options.streams.start(request, reply);
         try {
-          sse.every(options.pingIntervalMs, () => sse.comment("ping"));
+          sse.every(options.pingIntervalMs, () => sse.ping());
           const events = await ledger.feeds.followRun(request.actor, runId, after, { signal: sse.signal, kinds: request.query.kinds });
           let next = await events.next();
           while (!next.done) {
@@ -166,12 +168,12 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
         const stop = new AbortController();
         let ready = () => {};
         const events = ledger.feeds.followOrganization(request.actor, query, after, { signal: stop.signal, onReady: () => ready() });
-        const sse = openSse(request, reply);
+        const sse = options.streams.start(request, reply);
         // Tells the client that events committed from now on will reach it.
         ready = () => void sse.comment("ready").catch(() => {});
         sse.signal.addEventListener("abort", () => stop.abort(), { once: true });
         try {
-          sse.every(options.pingIntervalMs, () => sse.comment("ping"));
+          sse.every(options.pingIntervalMs, () => sse.ping());
           for await (const event of events) {
             await sse.send(JSON.stringify({ ...event.event, run_id: event.run_id, seq_id: event.seq_id }), { id: event.id, event: event.kind });
           }

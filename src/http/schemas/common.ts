@@ -10,7 +10,10 @@ export const ErrorBody = Type.Object(
   { $id: "Error" },
 );
 
-/** The responses every authenticated route can give besides its success. */
+/**
+ * The responses every authenticated route can give besides its success; 429 when the
+ * server's rate limit (or, for streams, its cap on open streams per key) is reached.
+ */
 export const errorResponses = {
   400: Type.Ref("Error"),
   401: Type.Ref("Error"),
@@ -19,4 +22,8 @@ export const errorResponses = {
   409: Type.Ref("Error"),
   413: Type.Ref("Error"),
   422: Type.Ref("Error"),
+  429: Type.Ref("Error", {
+    description: "Too many requests for this API key: its rate limit (Retry-After says when to retry), or for an event stream its cap on open streams",
+    headers: { "retry-after": { type: "integer", description: "Seconds to wait before retrying" } },
+  }),
 };
