@@ -13,7 +13,7 @@ import type { Ledger } from "../ledger.js";
 import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
-import { checkJsonText, checkQueryValues, decodeUtf8 } from "./json-text.js";
+import { decodeUtf8 } from "./utf8-body.js";
 import { endOpenStreams } from "./sse.js";
 import { ServerMetrics } from "../telemetry/metrics.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -112,7 +112,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.decorateRequest("actor", null as unknown as Actor);
   app.addHook("preValidation", async (request) => {
     dropEmptyQueryValues(request.query);
-    checkQueryValues(request.query);
   });
   app.addHook("preHandler", async (request) => {
     const path = request.routeOptions.url ?? request.url;
@@ -167,7 +166,10 @@ function dropEmptyQueryValues(query: unknown): void {
   }
 }
 
-/** JSON bodies as Fastify parses them, except that an empty body means "no body" (POST …/cancel with a JSON content type). */
+/**
+ * JSON bodies as Fastify parses them, from UTF-8 only, except that an empty body means "no
+ * body" (POST …/cancel with a JSON content type).
+ */
 function installJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -175,15 +177,11 @@ function installJsonParser(app: FastifyInstance): void {
     let text: string;
     try {
       text = decodeUtf8(body);
-      if (text.trim() === "") {
-        done(null, undefined);
-        return;
-      }
-      checkJsonText(text);
     } catch (error) {
       done(error as Error, undefined);
       return;
     }
-    void parse(request, text, done);
+    if (text.trim() === "") done(null, undefined);
+    else void parse(request, text, done);
   });
 }
