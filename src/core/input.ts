@@ -6,9 +6,11 @@
  *
  * Before its schema, every input is checked for what no schema can say: a NUL character in
  * a string or key (PostgreSQL's text and jsonb cannot store one, so it would fail deep in a
- * write) and nesting deeper than MAX_JSON_DEPTH (a deeper value overflows the stack of
- * whatever walks it recursively: JSON.stringify, the drivers). Both are InvalidArgumentErrors
- * naming the field, the same for an HTTP body or query and for a library call.
+ * write), a number that is not finite (JSON.parse reads 1e400 as Infinity, which would be
+ * stored as null) and nesting deeper than MAX_JSON_DEPTH (a deeper value overflows the stack
+ * of whatever walks it recursively: JSON.stringify, the drivers). Each is an
+ * InvalidArgumentError naming the field, the same for an HTTP body or query and for a
+ * library call.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsPlugin from "ajv-formats";
@@ -90,9 +92,10 @@ interface Pending {
 }
 
 /**
- * Throws when `value` holds a NUL character or nests deeper than MAX_JSON_DEPTH (the root is
- * level 1). The walk is iterative, so a value nested a million deep — or a cyclic one from an
- * in-process caller — is refused rather than overflowing the stack.
+ * Throws when `value` holds a NUL character or a number that is not finite, or nests deeper
+ * than MAX_JSON_DEPTH (the root is level 1). The walk is iterative, so a value nested a
+ * million deep — or a cyclic one from an in-process caller — is refused rather than
+ * overflowing the stack.
  */
 export function checkJsonValue(value: unknown): void {
   const pending: Pending[] = [{ value, path: "", depth: 1 }];
@@ -100,6 +103,11 @@ export function checkJsonValue(value: unknown): void {
     const { value: item, path, depth } = next;
     if (typeof item === "string") {
       if (item.includes("\0")) throw new InvalidArgumentError(`${path || "the input"} holds a NUL character (\\u0000); remove it`);
+      continue;
+    }
+    if (typeof item === "number") {
+      // JSON.parse reads 1e400 as Infinity, which JSON cannot write back: it would be stored as null.
+      if (!Number.isFinite(item)) throw new InvalidArgumentError(`${path || "the input"} is a number beyond what JSON can hold (${item}); send a finite number`);
       continue;
     }
     if (item === null || typeof item !== "object") continue;
