@@ -12,7 +12,7 @@ import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
 import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
-import { installErrorHandling } from "./errors.js";
+import { MAX_PATH_SEGMENT, frameworkError, installErrorHandling } from "./errors.js";
 import { decodeUtf8 } from "./utf8-body.js";
 import { endOpenStreams } from "./sse.js";
 import { ServerMetrics } from "../telemetry/metrics.js";
@@ -69,7 +69,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_SEGMENT },
+    frameworkErrors: frameworkError,
   });
   installValidators(app);
   app.addHook("onSend", async (request, reply) => {
