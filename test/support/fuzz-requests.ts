@@ -160,51 +160,75 @@ function consistent(c: FuzzCase): FuzzCase {
 }
 
 export function caseArbitrary(op: FuzzOperation): fc.Arbitrary<FuzzCase> {
-  const pathParams = op.parameters.filter((p) => p.in === "path");
-  const queryParams = op.parameters.filter((p) => p.in === "query");
-  const headerParams = op.parameters.filter((p) => p.in === "header");
-  const object = op.body === undefined ? undefined : unwrap(op.body);
-  const bodyObject = object?.types[0] === "object" ? object.base : undefined;
+  const valid = fc.record({ path: validPath(op), query: validQuery(op), headers: validHeaders(op), body: validBody(op) }).map(consistent);
+  const mutations = [...pathMutations(op), ...queryMutationsOf(op), ...headerMutations(op), ...bodyMutationsOf(op)];
+  if (mutations.length === 0) return valid;
+  return fc
+    .tuple(valid, fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.oneof(...mutations) }))
+    .map(([c, mutate]) => (mutate === undefined ? c : mutate(c)));
+}
 
-  const path = fc.record(
-    Object.fromEntries(pathParams.map((p) => [p.name, fc.constant<Segment>({ text: ref(ID_FIELDS[p.name] ?? "run_id") })])),
-  ) as fc.Arbitrary<Record<string, Segment>>;
-  const query = fc
-    .subarray(queryParams, { maxLength: Math.min(4, queryParams.length) })
+type Mutate = fc.Arbitrary<(c: FuzzCase) => FuzzCase>;
+const parametersIn = (op: FuzzOperation, part: string) => op.parameters.filter((p) => p.in === part);
+
+/** The body's object schema, when the body is an object (or null). */
+function bodyObjectOf(op: FuzzOperation): Schema | undefined {
+  if (op.body === undefined) return undefined;
+  const { base, types } = unwrap(op.body);
+  return types[0] === "object" ? base : undefined;
+}
+
+function validPath(op: FuzzOperation): fc.Arbitrary<Record<string, Segment>> {
+  const params = parametersIn(op, "path");
+  return fc.record(Object.fromEntries(params.map((p) => [p.name, fc.constant<Segment>({ text: ref(ID_FIELDS[p.name] ?? "run_id") })]))) as fc.Arbitrary<
+    Record<string, Segment>
+  >;
+}
+
+function validQuery(op: FuzzOperation): fc.Arbitrary<FuzzCase["query"]> {
+  const params = parametersIn(op, "query");
+  return fc
+    .subarray(params, { maxLength: Math.min(4, params.length) })
     .chain((chosen) => fc.tuple(...chosen.map((p) => fieldValue(op, p.name, p.schema).map((value) => [p.name, queryText(value)] as [string, (string | Ref)[]]))));
-  const headers = fc.record(
-    Object.fromEntries(headerParams.map((p) => [p.name, fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 40 }).map((s) => s.trim() || "k")])),
-    { requiredKeys: [] },
-  ) as fc.Arbitrary<Record<string, string>>;
-  const body: fc.Arbitrary<unknown> =
-    op.body === undefined ? fc.constant(undefined) : bodyObject === undefined ? validValue(op.body) : objectOf(bodyObject, (name, schema) => fieldValue(op, name, schema));
-  const valid = fc.record({ path, query, headers, body }).map(consistent);
+}
 
-  const mutations: fc.Arbitrary<(c: FuzzCase) => FuzzCase>[] = [];
-  for (const p of pathParams) {
-    const named = (text: string): Segment => ({ text });
-    mutations.push(
-      fc
-        .oneof(
-          MALFORMED_IDS.map((text) => ({ segment: named(text), reachesRoute: true })),
-          fc.constantFrom("..", ".", "%2e%2e", ".%2e", "%2e%2e%2f", "..%2f..%2fetc%2fpasswd", "%252e%252e%252f", "run-%00").map((raw) => ({ segment: { raw } as Segment, reachesRoute: true })),
-          // Another route, or none: the path no longer says which parameter is wrong.
-          fc.constantFrom("../", "../../etc/passwd", "..;/", "./.", "%c0%ae%c0%ae%2f", "%ff").map((raw) => ({ segment: { raw } as Segment, reachesRoute: false })),
-        )
-        .map(({ segment, reachesRoute }) => (c: FuzzCase) => ({
-          ...c,
-          path: { ...c.path, [p.name]: segment },
-          mutation: { part: "path", field: p.name, kind: "malformed id", named: reachesRoute },
-        })),
-    );
-  }
-  for (const p of queryParams) {
+function validHeaders(op: FuzzOperation): fc.Arbitrary<Record<string, string>> {
+  const text = fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 40 }).map((s) => s.trim() || "k");
+  return fc.record(Object.fromEntries(parametersIn(op, "header").map((p) => [p.name, text])), { requiredKeys: [] }) as fc.Arbitrary<Record<string, string>>;
+}
+
+function validBody(op: FuzzOperation): fc.Arbitrary<unknown> {
+  if (op.body === undefined) return fc.constant(undefined);
+  const object = bodyObjectOf(op);
+  return object === undefined ? validValue(op.body) : objectOf(object, (name, schema) => fieldValue(op, name, schema));
+}
+
+function pathMutations(op: FuzzOperation): Mutate[] {
+  return parametersIn(op, "path").map((p) =>
+    fc
+      .oneof(
+        MALFORMED_IDS.map((text) => ({ segment: { text } as Segment, reachesRoute: true })),
+        fc.constantFrom("..", ".", "%2e%2e", ".%2e", "%2e%2e%2f", "..%2f..%2fetc%2fpasswd", "%252e%252e%252f", "run-%00").map((raw) => ({ segment: { raw } as Segment, reachesRoute: true })),
+        // Another route, or none: the path no longer says which parameter is wrong.
+        fc.constantFrom("../", "../../etc/passwd", "..;/", "./.", "%c0%ae%c0%ae%2f", "%ff").map((raw) => ({ segment: { raw } as Segment, reachesRoute: false })),
+      )
+      .map(({ segment, reachesRoute }) => (c: FuzzCase) => ({
+        ...c,
+        path: { ...c.path, [p.name]: segment },
+        mutation: { part: "path", field: p.name, kind: "malformed id", named: reachesRoute },
+      })),
+  );
+}
+
+function queryMutationsOf(op: FuzzOperation): Mutate[] {
+  const params = parametersIn(op, "query");
+  const out: Mutate[] = [];
+  for (const p of params) {
     const kinds = queryMutations(p.schema);
-    if (ID_FIELDS[p.name] !== undefined || ((p.name === "before" || p.name === "after") && unwrap(p.schema).types[0] === "string" && cursorOf(op.path))) {
-      kinds.push(MALFORMED_IDS.map((text) => ({ kind: "malformed id" as const, values: [text] })));
-    }
+    const isCursor = (p.name === "before" || p.name === "after") && unwrap(p.schema).types[0] === "string" && cursorOf(op.path) !== undefined;
+    if (ID_FIELDS[p.name] !== undefined || isCursor) kinds.push(MALFORMED_IDS.map((text) => ({ kind: "malformed id" as const, values: [text] })));
     for (const kind of kinds) {
-      mutations.push(
+      out.push(
         kind.map((m) => (c: FuzzCase) => ({
           ...c,
           query: [...c.query.filter(([name]) => name !== p.name), [p.name, m.values]],
@@ -213,59 +237,61 @@ export function caseArbitrary(op: FuzzOperation): fc.Arbitrary<FuzzCase> {
       );
     }
   }
-  if (queryParams.length > 0) {
-    mutations.push(
-      UNKNOWN_NAMES.filter((name) => !queryParams.some((p) => p.name === name)).map((name) => (c: FuzzCase) => ({
+  // Routes without query parameters ignore a query string; the others refuse what they do not know.
+  if (params.length > 0) {
+    out.push(
+      UNKNOWN_NAMES.filter((name) => !params.some((p) => p.name === name)).map((name) => (c: FuzzCase) => ({
         ...c,
         query: [...c.query, [name, ["1"]]],
         mutation: { part: "query", field: name, kind: "unknown property", named: true },
       })),
     );
   }
-  for (const p of headerParams) {
+  return out;
+}
+
+function headerMutations(op: FuzzOperation): Mutate[] {
+  return parametersIn(op, "header").flatMap((p) => {
     const max = unwrap(p.schema).base.maxLength;
-    if (max === undefined) continue;
-    mutations.push(
-      fc.constant((c: FuzzCase) => ({ ...c, headers: { ...c.headers, [p.name]: "h".repeat(max + 1) }, mutation: { part: "header", field: p.name, kind: "too long", named: true } })),
+    if (max === undefined) return [];
+    return [fc.constant((c: FuzzCase) => ({ ...c, headers: { ...c.headers, [p.name]: "h".repeat(max + 1) }, mutation: { part: "header", field: p.name, kind: "too long", named: true } }))];
+  });
+}
+
+function bodyMutationsOf(op: FuzzOperation): Mutate[] {
+  const object = bodyObjectOf(op);
+  if (object === undefined) return [];
+  const properties = object.properties ?? {};
+  const asObject = (body: unknown): Record<string, unknown> => (typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {});
+  const out: Mutate[] = [];
+  for (const [name, schema] of Object.entries(properties)) {
+    const kinds = bodyMutations(schema);
+    if ((ID_FIELDS[name] !== undefined || name === "id") && !IGNORED_FIELDS[`${op.method} ${op.path}`]?.includes(name)) {
+      const isArray = unwrap(schema).types[0] === "array";
+      kinds.push(MALFORMED_IDS.map((text) => ({ kind: "malformed id" as const, value: isArray ? [text] : text })));
+    }
+    for (const kind of kinds) {
+      out.push(kind.map((m) => (c: FuzzCase) => ({ ...c, body: { ...asObject(c.body), [name]: m.value }, mutation: { part: "body", field: name, kind: m.kind, named: true } })));
+    }
+  }
+  for (const name of object.required ?? []) {
+    out.push(
+      fc.constant((c: FuzzCase) => {
+        const { [name]: _dropped, ...rest } = asObject(c.body);
+        return { ...c, body: rest, mutation: { part: "body", field: name, kind: "missing required", named: true } };
+      }),
     );
   }
-  if (bodyObject !== undefined) {
-    const properties = bodyObject.properties ?? {};
-    const asObject = (body: unknown): Record<string, unknown> => (typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {});
-    for (const [name, schema] of Object.entries(properties)) {
-      const kinds = bodyMutations(schema);
-      if ((ID_FIELDS[name] !== undefined || name === "id") && !IGNORED_FIELDS[`${op.method} ${op.path}`]?.includes(name)) {
-        const isArray = unwrap(schema).types[0] === "array";
-        kinds.push(MALFORMED_IDS.map((text) => ({ kind: "malformed id" as const, value: isArray ? [text] : text })));
-      }
-      for (const kind of kinds) {
-        mutations.push(
-          kind.map((m) => (c: FuzzCase) => ({ ...c, body: { ...asObject(c.body), [name]: m.value }, mutation: { part: "body", field: name, kind: m.kind, named: true } })),
-        );
-      }
-    }
-    for (const name of bodyObject.required ?? []) {
-      mutations.push(
-        fc.constant((c: FuzzCase) => {
-          const { [name]: _dropped, ...rest } = asObject(c.body);
-          return { ...c, body: rest, mutation: { part: "body", field: name, kind: "missing required", named: true } };
-        }),
-      );
-    }
-    if (bodyObject.additionalProperties === false) {
-      mutations.push(
-        UNKNOWN_NAMES.filter((name) => !(name in properties) && name !== "__proto__").map((name) => (c: FuzzCase) => ({
-          ...c,
-          body: { ...asObject(c.body), [name]: 1 },
-          mutation: { part: "body", field: name, kind: "unknown property", named: true },
-        })),
-      );
-    }
+  if (object.additionalProperties === false) {
+    out.push(
+      UNKNOWN_NAMES.filter((name) => !(name in properties) && name !== "__proto__").map((name) => (c: FuzzCase) => ({
+        ...c,
+        body: { ...asObject(c.body), [name]: 1 },
+        mutation: { part: "body", field: name, kind: "unknown property", named: true },
+      })),
+    );
   }
-  if (mutations.length === 0) return valid;
-  return fc
-    .tuple(valid, fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.oneof(...mutations) }))
-    .map(([c, mutate]) => (mutate === undefined ? c : mutate(c)));
+  return out;
 }
 
 /** The request a case describes, against the current fixture. */
