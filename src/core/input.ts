@@ -3,11 +3,21 @@
  * by both entry points: the services check what library callers pass, and the HTTP layer
  * checks requests with the very same compiled validators (and publishes the schemas in the
  * OpenAPI document). A violation is a ValidationError whose problems read the same either way.
+ *
+ * Before its schema, every input is checked for what no schema can say: a NUL character in
+ * a string or key (PostgreSQL's text and jsonb cannot store one, so it would fail deep in a
+ * write), a number that is not finite (JSON.parse reads 1e400 as Infinity, which would be
+ * stored as null) and nesting deeper than MAX_JSON_DEPTH (a deeper value overflows the stack
+ * of whatever walks it recursively: JSON.stringify, the drivers). Each is an
+ * InvalidArgumentError naming the field, the same for an HTTP body or query and for a
+ * library call.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsPlugin from "ajv-formats";
 import type { Static, TSchema } from "typebox";
-import { ValidationError } from "./errors.js";
+import { InvalidArgumentError, ValidationError } from "./errors.js";
+
+export const MAX_JSON_DEPTH = 64;
 
 const addFormats = addFormatsPlugin as unknown as <T>(ajv: T) => T;
 const OPTIONS = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false } as const;
@@ -36,6 +46,7 @@ export function inputValidator(schema: object, mode: InputMode = "exact"): Valid
 
 /** Returns `value` typed by its schema, or throws a ValidationError naming each bad field. */
 export function checkInput<T extends TSchema>(schema: T, value: unknown): Static<T> {
+  checkJsonValue(value);
   const validate = inputValidator(schema);
   if (!validate(value)) throw validationError(validate.errors ?? []);
   return value as Static<T>;
@@ -72,4 +83,48 @@ export function checkQuery<T extends TSchema>(schema: T, query: unknown): Static
   if (query === null || typeof query !== "object" || Array.isArray(query)) return checkInput(schema, query);
   const given = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== null && value !== undefined));
   return checkInput(schema, given);
+}
+
+interface Pending {
+  value: unknown;
+  path: string;
+  depth: number;
+}
+
+/**
+ * Throws when `value` holds a NUL character or a number that is not finite, or nests deeper
+ * than MAX_JSON_DEPTH (the root is level 1). The walk is iterative, so a value nested a
+ * million deep — or a cyclic one from an in-process caller — is refused rather than
+ * overflowing the stack.
+ */
+export function checkJsonValue(value: unknown): void {
+  const pending: Pending[] = [{ value, path: "", depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: item, path, depth } = next;
+    if (typeof item === "string") {
+      if (item.includes("\0")) throw new InvalidArgumentError(`${path || "the input"} holds a NUL character (\\u0000); remove it`);
+      continue;
+    }
+    if (typeof item === "number") {
+      // JSON.parse reads 1e400 as Infinity, which JSON cannot write back: it would be stored as null.
+      if (!Number.isFinite(item)) throw new InvalidArgumentError(`${path || "the input"} is a number beyond what JSON can hold (${item}); send a finite number`);
+      continue;
+    }
+    if (item === null || typeof item !== "object") continue;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new InvalidArgumentError(`${path.split(".")[0] || "the input"} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) pending.push({ value: item[i], path: joinPath(path, String(i)), depth: depth + 1 });
+      continue;
+    }
+    for (const key of Object.keys(item)) {
+      if (key.includes("\0")) throw new InvalidArgumentError(`${path || "the input"} has a key holding a NUL character (\\u0000); remove it`);
+      pending.push({ value: (item as Record<string, unknown>)[key], path: joinPath(path, key), depth: depth + 1 });
+    }
+  }
+}
+
+function joinPath(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
 }

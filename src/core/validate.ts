@@ -17,6 +17,12 @@ export const LIMITS = {
   messagesPerBatch: 1000,
   pageMax: 1000,
   pageDefault: 100,
+  /** Tokens of one step: more than any model's context, and a run's totals cannot overflow their 64-bit columns. */
+  tokens: 1_000_000_000_000,
+  /** The largest JSON number a 32-bit integer column holds (context windows, step counts). */
+  int32: 2 ** 31 - 1,
+  /** The largest JSON number a 64-bit integer column holds (nanoseconds, sequence and event ids): 2^63 less one double step. */
+  int64: 2 ** 63 - 1024,
 } as const;
 
 /** A JSON object (its schema checked the shape) within the size limit: metadata, request_config, details. */

@@ -36,6 +36,24 @@ export function sendError(reply: FastifyReply, status: number, code: string, det
   return reply.code(status).send(problems === undefined ? { detail, code } : { detail, code, problems });
 }
 
+/**
+ * What the router refuses before any route runs — a path whose percent-encoding is not
+ * UTF-8, a path segment past the router's limit — answered with the same problem body as
+ * everything else. Passed to Fastify as `frameworkErrors`.
+ */
+export function frameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    sendError(reply, 414, "URI_TOO_LONG", `a segment of the request path is longer than ${MAX_PATH_SEGMENT} characters; no id is that long`);
+  } else if (error.code === "FST_ERR_BAD_URL") {
+    sendError(reply, 400, "INVALID_ARGUMENT", "the request path is not valid: a percent-encoded sequence in it is not UTF-8");
+  } else {
+    sendError(reply, error.statusCode ?? 400, "BAD_REQUEST", error.message);
+  }
+}
+
+/** The longest path parameter the router takes. Ids are about 40 characters: anything up to this reaches the id check, whose message names the format. */
+export const MAX_PATH_SEGMENT = 2048;
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof LedgerError) {

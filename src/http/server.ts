@@ -12,8 +12,8 @@ import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
 import { type DashboardOptions, dashboardRoutes } from "../dashboard/routes.js";
 import { Authenticator } from "./auth.js";
-import { installErrorHandling } from "./errors.js";
-import { checkJsonText, checkQueryValues, decodeUtf8 } from "./json-text.js";
+import { MAX_PATH_SEGMENT, frameworkError, installErrorHandling } from "./errors.js";
+import { decodeUtf8 } from "./utf8-body.js";
 import { installRateLimit, type RateLimit } from "./rate-limit.js";
 import { DEFAULT_MAX_STREAMS_PER_KEY, DEFAULT_STREAM_BUFFER_BYTES, DEFAULT_STREAM_STALL_MS, SseStreams } from "./sse.js";
 import { ServerMetrics } from "../telemetry/metrics.js";
@@ -83,7 +83,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_SEGMENT },
+    frameworkErrors: frameworkError,
   });
   installValidators(app);
   app.addHook("onSend", async (request, reply) => {
@@ -126,7 +127,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.decorateRequest("actor", null as unknown as Actor);
   app.addHook("preValidation", async (request) => {
     dropEmptyQueryValues(request.query);
-    checkQueryValues(request.query);
   });
   app.addHook("preHandler", async (request) => {
     const path = request.routeOptions.url ?? request.url;
@@ -192,7 +192,10 @@ function dropEmptyQueryValues(query: unknown): void {
   }
 }
 
-/** JSON bodies as Fastify parses them, except that an empty body means "no body" (POST …/cancel with a JSON content type). */
+/**
+ * JSON bodies as Fastify parses them, from UTF-8 only, except that an empty body means "no
+ * body" (POST …/cancel with a JSON content type).
+ */
 function installJsonParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -200,15 +203,11 @@ function installJsonParser(app: FastifyInstance): void {
     let text: string;
     try {
       text = decodeUtf8(body);
-      if (text.trim() === "") {
-        done(null, undefined);
-        return;
-      }
-      checkJsonText(text);
     } catch (error) {
       done(error as Error, undefined);
       return;
     }
-    void parse(request, text, done);
+    if (text.trim() === "") done(null, undefined);
+    else void parse(request, text, done);
   });
 }

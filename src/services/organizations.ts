@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import type { Actor, Organization } from "../core/model.js";
 import { nowIso } from "../core/time.js";
-import { checkInput } from "../core/input.js";
+import { checkInput, checkJsonValue } from "../core/input.js";
 import { OrganizationCreateSchema } from "../core/schemas/admin.js";
 import type { Store } from "../store/store.js";
 import { requireSuperuser } from "./access.js";
@@ -40,6 +40,7 @@ export class OrganizationService {
    * tests), where the host application is the authority.
    */
   async createTrusted(name: string): Promise<Organization> {
+    checkJsonValue({ name });
     const org: Organization = { id: newId("org"), name, created_at: nowIso() };
     await this.store.transaction((tx) => tx.organizations.insert(org));
     return org;

@@ -55,7 +55,8 @@ function wrongValue(schema: Schema): unknown {
 function wrongQueryValue(schema: Schema): string | undefined {
   const base = schema.anyOf?.find((s) => s.type !== "null") ?? schema;
   if (base.enum || base.items?.enum) return "definitely-not-a-valid-value";
-  if (base.type === "integer") return base.maximum !== undefined ? String(base.maximum + 1) : "not-a-number";
+  // Past 2^53 adding one is lost in rounding; twice the maximum is past it.
+  if (base.type === "integer") return base.maximum !== undefined ? String(base.maximum + 1 > base.maximum ? base.maximum + 1 : base.maximum * 2) : "not-a-number";
   if (base.type === "boolean") return "maybe";
   return undefined;
 }

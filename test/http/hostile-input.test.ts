@@ -6,6 +6,7 @@
  */
 import { beforeAll, expect, it } from "vitest";
 import { storeOf } from "../../src/store/store.js";
+import { rowCounts } from "../support/row-counts.js";
 import { forEachServer, type HttpTenant } from "../support/server.js";
 
 forEachServer("hostile input", (world) => {
@@ -64,8 +65,43 @@ forEachServer("hostile input", (world) => {
       body: `{"agent_id":"${agentId}","metadata":{"x":"${"a".repeat(10 * 1024 * 1024)}"}}`,
     });
     expect(big.status).toBe(413);
+    expect(((await big.json()) as { detail: string }).detail).toContain(`limit of ${2 * 1024 * 1024} bytes`);
     const header = await fetch(`${world().baseUrl}/v1/runs/`, { headers: { authorization: `Bearer ${t.readKey}`, "x-padding": "a".repeat(64 * 1024) } });
     expect(header.status).toBe(431);
+  });
+
+  it("refuses numbers past what JSON or a column holds, router-level bad paths and NUL in ignored stream fields with a problem body, writing nothing", async () => {
+    const run = (await post("/v1/runs", JSON.stringify({ agent_id: agentId }))).json() as { id: string };
+    await world().call(t.writeKey, { method: "PATCH", url: `/v1/runs/${run.id}`, payload: { status: "running" } });
+    const before = await rowCounts(world().ledger);
+    const refusals: { label: string; method: string; url: string; payload?: string; status: number; names: string }[] = [
+      // JSON.parse reads 1e400 as Infinity: it passed the integer check and failed in the database (500).
+      { label: "Infinity tokens", method: "POST", url: `/v1/runs/${run.id}/steps`, payload: '{"prompt_tokens":1e400}', status: 422, names: "prompt_tokens" },
+      { label: "tokens past a bigint", method: "POST", url: `/v1/runs/${run.id}/steps`, payload: '{"completion_tokens":1e20}', status: 422, names: "completion_tokens" },
+      { label: "a context window past an integer", method: "POST", url: `/v1/runs/${run.id}/steps`, payload: '{"context_window_limit":3000000000}', status: 422, names: "context_window_limit" },
+      { label: "Infinity ttft", method: "PATCH", url: `/v1/runs/${run.id}`, payload: '{"ttft_ns":1e400}', status: 422, names: "ttft_ns" },
+      { label: "Infinity in metadata", method: "POST", url: "/v1/runs", payload: `{"agent_id":"${agentId}","metadata":{"n":-1e400}}`, status: 400, names: "metadata.n" },
+      // An int4 comparison on PostgreSQL (500).
+      { label: "a step count past an integer", method: "GET", url: "/v1/runs/?step_count=3000000000", status: 422, names: "step_count" },
+      { label: "Infinity step count in statistics", method: "GET", url: "/v1/runs/stats?step_count=1e400", status: 422, names: "step_count" },
+      { label: "Infinity audit cursor", method: "GET", url: "/v1/audit-log?before=1e400", status: 422, names: "before" },
+      { label: "Infinity event cursor", method: "GET", url: `/v1/runs/${run.id}/events?after=1e400`, status: 422, names: "after" },
+      { label: "a long malformed id", method: "GET", url: `/v1/runs/run-${"a".repeat(300)}`, status: 400, names: "run_id" },
+      // Fastify's router answered these itself, in its own body shape.
+      { label: "an id longer than any path segment", method: "GET", url: `/v1/runs/${"a".repeat(3000)}`, status: 414, names: "longer than" },
+      { label: "overlong UTF-8 in the path", method: "DELETE", url: "/v1/runs/%c0%ae%c0%ae%2f", status: 400, names: "UTF-8" },
+      // The stream's agent_id, otid and run_id are ignored, and reached no input check.
+      { label: "NUL in an ignored stream field", method: "POST", url: `/v1/runs/${run.id}/stream`, payload: '{"otid":"a\\u0000"}', status: 400, names: "otid" },
+    ];
+    for (const { label, method, url, payload, status, names } of refusals) {
+      const key = url.startsWith("/v1/audit-log") ? t.adminKey : t.writeKey;
+      const response = await world().call(key, { method: method as never, url, ...(payload === undefined ? {} : { payload, headers: { "content-type": "application/json" } }) });
+      expect(response.statusCode, `${label}: ${response.body.slice(0, 300)}`).toBe(status);
+      const body = response.json() as { detail: string; code: string; problems?: string[] };
+      expect(body.code, label).toEqual(expect.any(String));
+      expect([body.detail, ...(body.problems ?? [])].join(" "), label).toContain(names);
+    }
+    expect(await rowCounts(world().ledger)).toEqual(before);
   });
 
   it("treats path traversal and SQL metacharacters as data: a clear 4xx or stored exactly", async () => {

@@ -44,7 +44,7 @@ export const AuditListSchema = Type.Object(
     api_key_id: Type.Optional(Type.String()),
     since: Type.Optional(Type.String({ description: "ISO 8601 timestamp (inclusive)" })),
     until: Type.Optional(Type.String({ description: "ISO 8601 timestamp (inclusive)" })),
-    before: Type.Optional(Type.Integer({ minimum: 1, description: "The id of the last entry of the previous page" })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.int64, description: "The id of the last entry of the previous page" })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageMax })),
   },
   { additionalProperties: false },

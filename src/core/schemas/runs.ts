@@ -41,8 +41,8 @@ export const RunUpdateSchema = Type.Object(
     stop_reason: Type.Optional(Nullable(StopReasonSchema)),
     metadata: Type.Optional(Nullable(JsonObject)),
     completed_at: Type.Optional(Nullable(Type.String({ description: "ISO 8601 timestamp" }))),
-    total_duration_ns: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
-    ttft_ns: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    total_duration_ns: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int64 }))),
+    ttft_ns: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int64 }))),
     error: Type.Optional(Nullable(RunErrorSchema)),
   },
   { additionalProperties: false },
@@ -64,12 +64,12 @@ const RunFilterFields = {
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.tag }), { maxItems: LIMITS.tags, description: "Runs carrying every tag" })),
   created_after: Type.Optional(Type.String({ description: "ISO 8601 timestamp (exclusive)" })),
   created_before: Type.Optional(Type.String({ description: "ISO 8601 timestamp (exclusive)" })),
-  step_count: Type.Optional(Type.Integer({ minimum: 0 })),
+  step_count: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.int32 })),
   step_count_operator: Type.Optional(StringEnum(["eq", "gte", "lte"] as const)),
   tools_used: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.name }), { maxItems: LIMITS.tags, description: "Runs that used any of these tools" }),
   ),
-  duration_value: Type.Optional(Type.Integer({ minimum: 0, description: "Nanoseconds, compared with total_duration_ns" })),
+  duration_value: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.int64, description: "Nanoseconds, compared with total_duration_ns" })),
   duration_operator: Type.Optional(StringEnum(["gt", "lt", "eq"] as const)),
 };
 

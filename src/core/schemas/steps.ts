@@ -9,7 +9,9 @@ export const StepStatusSchema = StringEnum(STEP_STATUSES);
 export const FeedbackSchema = StringEnum(FEEDBACK_VALUES);
 
 const optionalText = () => Type.Optional(Nullable(Type.String({ maxLength: LIMITS.shortText })));
-const optionalCount = () => Type.Optional(Nullable(Type.Integer({ minimum: 0 })));
+const optionalCount = (maximum: number) => Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum })));
+const tokens = () => optionalCount(LIMITS.tokens);
+const nanoseconds = () => optionalCount(LIMITS.int64);
 
 /** The figures a producer reports when recording a step and again when finishing it. */
 const reported = {
@@ -20,30 +22,30 @@ const reported = {
   model: optionalText(),
   model_endpoint: optionalText(),
   model_handle: optionalText(),
-  prompt_tokens: optionalCount(),
-  completion_tokens: optionalCount(),
-  total_tokens: optionalCount(),
-  cached_input_tokens: optionalCount(),
-  cache_write_tokens: optionalCount(),
-  reasoning_tokens: optionalCount(),
+  prompt_tokens: tokens(),
+  completion_tokens: tokens(),
+  total_tokens: tokens(),
+  cached_input_tokens: tokens(),
+  cache_write_tokens: tokens(),
+  reasoning_tokens: tokens(),
   prompt_tokens_details: Type.Optional(Nullable(JsonObject)),
   completion_tokens_details: Type.Optional(Nullable(JsonObject)),
   error_type: optionalText(),
   error_data: Type.Optional(Nullable(JsonObject)),
   trace_id: optionalText(),
   request_id: optionalText(),
-  llm_request_start_ns: optionalCount(),
-  llm_request_ns: optionalCount(),
-  tool_execution_ns: optionalCount(),
-  step_start_ns: optionalCount(),
-  step_ns: optionalCount(),
+  llm_request_start_ns: nanoseconds(),
+  llm_request_ns: nanoseconds(),
+  tool_execution_ns: nanoseconds(),
+  step_start_ns: nanoseconds(),
+  step_ns: nanoseconds(),
 };
 
 export const StepRecordSchema = Type.Object(
   {
     id: Type.Optional(Nullable(Type.String({ description: "step-<uuid v4>; assigned when absent" }))),
     status: Type.Optional(Nullable(StepStatusSchema)),
-    context_window_limit: optionalCount(),
+    context_window_limit: optionalCount(LIMITS.int32),
     tags: Type.Optional(Nullable(Tags)),
     ...reported,
   },

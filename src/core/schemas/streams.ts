@@ -11,7 +11,7 @@ export const RunEventKindSchema = StringEnum(RUN_EVENT_KINDS);
 /** Letta's stream request; agent_id, otid and run_id are accepted for compatibility and ignored. */
 export const RunStreamSchema = Type.Object(
   {
-    starting_after: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: "Replay events after this seq_id, then follow live" }))),
+    starting_after: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: LIMITS.int64, description: "Replay events after this seq_id, then follow live" }))),
     include_pings: Type.Optional(Nullable(Type.Boolean({ description: "Send a ping message about every 20 s" }))),
     poll_interval: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 60, description: "Seconds between re-reads when no notice arrives" }))),
     batch_size: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1000 }))),
@@ -24,7 +24,7 @@ export const RunStreamSchema = Type.Object(
 
 export const RunEventsSchema = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, description: "Resume after this seq_id (or send Last-Event-ID)" })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.int64, description: "Resume after this seq_id (or send Last-Event-ID)" })),
     kinds: Type.Optional(Type.Array(RunEventKindSchema, { maxItems: RUN_EVENT_KINDS.length })),
   },
   { additionalProperties: false },
@@ -35,7 +35,7 @@ export const OrganizationEventsSchema = Type.Object(
     agent_id: Type.Optional(Type.Array(Type.String(), { maxItems: LIMITS.pageMax })),
     statuses: Type.Optional(Type.Array(RunStatusSchema, { maxItems: RUN_STATUSES.length })),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.tag }), { maxItems: LIMITS.tags })),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: "Resume after this event id (or send Last-Event-ID)" })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.int64, description: "Resume after this event id (or send Last-Event-ID)" })),
   },
   { additionalProperties: false },
 );

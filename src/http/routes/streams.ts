@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Static, Type } from "typebox";
 import { InvalidArgumentError } from "../../core/errors.js";
+import { checkJsonValue } from "../../core/input.js";
 import { nowIso } from "../../core/time.js";
 import type { RunEvent } from "../../core/model.js";
 import type { Ledger } from "../../ledger.js";
@@ -79,6 +80,8 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
       async (request, reply) => {
         const runId = request.params.run_id;
         const body = request.body ?? {};
+        // No service takes this body whole (agent_id, otid and run_id are ignored), so its text is checked here.
+        checkJsonValue(body);
         await ledger.runs.get(request.actor, runId);
         const sse = options.streams.start(request, reply);
         try {
