@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { newId } from "../src/core/ids.js";
 import type { Actor } from "../src/core/model.js";
@@ -25,10 +26,10 @@ import { openLedger, type Ledger } from "../src/ledger.js";
 import { fmt, hasFlag, markdownTable, msSince, runWorkers } from "./stats.js";
 import { storeOf } from "../src/store/store.js";
 
-type Backend = "sqlite" | "postgres";
+export type Backend = "sqlite" | "postgres";
 
 const QUICK = hasFlag("--quick");
-const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CONCURRENCY = [1, 8];
 /** Ledger and floor take turns this many times per configuration… */
 const ROUNDS = QUICK ? 2 : 10;
@@ -42,9 +43,9 @@ const TARGET = 0.5;
 // ---------------------------------------------------------------------------------------
 // What one lifecycle reports.
 
-const STEP = { model: "gpt-4o-mini", prompt_tokens: 1_200, completion_tokens: 180, status: "success" } as const;
-const TOOL = "get_weather";
-const MESSAGES = [
+export const STEP = { model: "gpt-4o-mini", prompt_tokens: 1_200, completion_tokens: 180, status: "success" } as const;
+export const TOOL = "get_weather";
+export const MESSAGES = [
   { message_type: "user_message", content: "What is the weather in Paris?" },
   { message_type: "reasoning_message", reasoning: "The user wants the current weather; call the weather tool." },
   { message_type: "tool_call_message", tool_call: { name: TOOL, arguments: '{"city":"Paris"}', tool_call_id: "call_1" } },
@@ -52,7 +53,8 @@ const MESSAGES = [
   { message_type: "assistant_message", content: "It is 18 °C and clear in Paris." },
 ] as const;
 
-async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): Promise<void> {
+/** One lifecycle through the services: the subject the HTTP producer bench compares with, too. */
+export async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): Promise<void> {
   const run = await ledger.runs.create(actor, { agent_id: agentId });
   await ledger.runs.update(actor, run.id, { status: "running" });
   for (let i = 0; i < 3; i++) await ledger.steps.record(actor, run.id, STEP);
@@ -67,8 +69,8 @@ async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): P
 // SQLite and PostgreSQL floors share one definition of what is written.
 
 const FLOOR_SQL = {
-  insertRun: `INSERT INTO runs (id, organization_id, agent_id, status, created_at, updated_at, metadata, tags, last_heartbeat_at)
-    VALUES (?, ?, ?, 'created', ?, ?, '{}', '[]', ?)`,
+  insertRun: `INSERT INTO runs (id, organization_id, agent_id, status, created_at, updated_at, metadata, tags, last_heartbeat_at, last_seq_id)
+    VALUES (?, ?, ?, 'created', ?, ?, '{}', '[]', ?, 1)`,
   insertMetrics: "INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, tools_used) VALUES (?, ?, ?, ?, '[]')",
   start: `UPDATE runs SET status = 'running', started_at = ?, last_heartbeat_at = ?, updated_at = ?, last_seq_id = last_seq_id + 1
     WHERE id = ? AND status = 'created' RETURNING last_seq_id`,
@@ -107,6 +109,7 @@ function floorLifecycle(orgId: string, agentId: string): (() => FloorTransaction
 
   function* create(): FloorTransaction {
     yield ["insertRun", [runId, orgId, agentId, createdAt, createdAt, createdAt]];
+    yield ["insertEvent", [runId, 1, orgId, "status", statusEvent(1, "created", null, null), createdAt]];
     yield ["insertMetrics", [runId, orgId, agentId, wallClockNs()]];
     yield audit("run.create", createdAt);
   }
@@ -231,7 +234,7 @@ interface Target {
 }
 
 /** A new, migrated database with one organization and one agent per worker. */
-async function freshDatabase(backend: Backend, workers: number) {
+export async function freshDatabase(backend: Backend, workers: number) {
   const dir = backend === "sqlite" ? mkdtempSync(join(tmpdir(), "runledger-bench-")) : undefined;
   const schema = `bench_${randomBytes(6).toString("hex")}`;
   const file = dir === undefined ? "" : join(dir, "ledger.db");
@@ -317,19 +320,19 @@ async function tableCounts(ledger: Ledger): Promise<Record<string, number>> {
 
 /**
  * Ledger and floor wrote as many rows to every table, and the ledger's rows are whole:
- * `n` completed runs with 10 events each.
+ * `n` completed runs with 11 events each.
  */
 async function checkRows(ledger: Ledger, floor: Ledger, n: number): Promise<void> {
   const [ledgerRows, floorRows] = [await tableCounts(ledger), await tableCounts(floor)];
   for (const [table, count] of Object.entries(ledgerRows)) {
     if (count !== floorRows[table]) throw new Error(`${table}: the ledger wrote ${count} rows, the floor ${floorRows[table]}`);
   }
-  const done = await storeOf(ledger).driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 10");
-  if (Number(done!.n) !== n || ledgerRows.run_events !== 10 * n) throw new Error(`expected ${n} completed runs with 10 events each`);
+  const done = await storeOf(ledger).driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 11");
+  if (Number(done!.n) !== n || ledgerRows.run_events !== 11 * n) throw new Error(`expected ${n} completed runs with 11 events each`);
 }
 
 /** Whether PostgreSQL answers; says how many other connections LISTEN there, since every NOTIFY wakes them all. */
-async function postgresAnswers(): Promise<boolean> {
+export async function postgresAnswers(): Promise<boolean> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
@@ -369,4 +372,5 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// Run when executed, not when another bench imports the lifecycle from here.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
