@@ -1,7 +1,7 @@
 import type { RunEvent } from "../../core/model.js";
 import type { RunStatus } from "../../core/run-lifecycle.js";
 import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../core/run-notice.js";
-import type { Dialect, Executor, SqlParam } from "../executor.js";
+import { type Dialect, type Executor, type SqlParam, write } from "../executor.js";
 import { json, param, placeholders } from "../sql-values.js";
 
 const ROWS_PER_INSERT = 1000;
@@ -33,12 +33,16 @@ export class RunEventRepo {
       const insert = `INSERT INTO run_events (run_id, seq_id, organization_id, kind, event, created_at)
          VALUES ${chunk.map(() => `(${placeholders(6)})`).join(", ")}`;
       const lastChunk = start + ROWS_PER_INSERT >= events.length;
-      if (this.dialect.name === "postgres" && lastChunk) {
-        // The notice rides in the same statement (no extra round trip); PostgreSQL delivers
-        // it to every listening process when the transaction commits, and never if it aborts.
+      if (this.dialect.name === "postgres" && lastChunk && this.db.notify !== undefined) {
+        // PostgreSQL delivers the notice to every listening process when the transaction
+        // commits, and never if it aborts; it travels with the transaction's held writes.
+        await write(this.db, "run_events", insert, params);
+        await this.db.notify(NOTIFY_CHANNEL, encodeNotice(notice));
+      } else if (this.dialect.name === "postgres" && lastChunk) {
+        // The notice rides in the same statement (no extra round trip).
         await this.db.run(`WITH inserted AS (${insert}) SELECT pg_notify('${NOTIFY_CHANNEL}', ?)`, [...params, encodeNotice(notice)]);
       } else {
-        await this.db.run(insert, params);
+        await write(this.db, "run_events", insert, params);
       }
     }
   }
