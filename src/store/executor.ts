@@ -22,8 +22,6 @@ export interface Executor {
    * Without this method, writes run at once.
    */
   write?(table: string, sql: string, params?: readonly SqlParam[]): Promise<void>;
-  /** Sends a PostgreSQL notification with the transaction's held writes (PostgreSQL transactions only). */
-  notify?(channel: string, payload: string): Promise<void>;
 }
 
 /** A write whose result nobody reads, held to travel with others where the executor can (see Executor.write). */

@@ -6,13 +6,17 @@ import { forEachBackend } from "../support/fixtures.js";
 const toolCall = (name: string, id: string) => ({ message_type: "tool_call_message", tool_call: { name, arguments: "{}", tool_call_id: id } });
 const user = (content: string) => ({ message_type: "user_message", content });
 
-/** The statements PostgreSQL is sent (each one round trip) while `fn` runs. */
+/**
+ * The statements PostgreSQL is sent (each one round trip) while `fn` runs, but for the
+ * notices the store sends after commits, on another connection and off the caller's path.
+ */
 async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
   const sent: string[] = [];
   const original = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const config = args[0] as string | { text: string };
-    sent.push(typeof config === "string" ? config : config.text);
+    const text = typeof config === "string" ? config : config.text;
+    if (!text.startsWith("SELECT pg_notify(")) sent.push(text);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {

@@ -68,7 +68,6 @@ export class PostgresDriver implements Driver {
       get: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows[0] as never),
       run: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rowCount ?? 0),
       write: (table, sql, params = []) => held.write(table, sql, params),
-      notify: async (channel, payload) => held.notify(channel, payload),
     };
     let broken = false;
     try {

@@ -19,7 +19,6 @@ interface Held {
 
 export class HeldWrites {
   private writes: Held[] = [];
-  private notices: { channel: string; payload: string }[] = [];
 
   constructor(private readonly send: (sql: string, params: readonly SqlParam[]) => Promise<unknown>) {}
 
@@ -28,25 +27,15 @@ export class HeldWrites {
     this.writes.push({ table, sql, params });
   }
 
-  notify(channel: string, payload: string): void {
-    this.notices.push({ channel, payload });
-  }
-
   /** Sends what is held, if anything. */
   async flush(): Promise<void> {
-    const { writes, notices } = this;
-    if (writes.length === 0 && notices.length === 0) return;
+    const { writes } = this;
+    if (writes.length === 0) return;
     this.writes = [];
-    this.notices = [];
-    if (writes.length === 1 && notices.length === 0) {
+    if (writes.length === 1) {
       await this.send(writes[0]!.sql, writes[0]!.params);
       return;
     }
-    const parts = writes.map((w, i) => `w${i} AS (${w.sql})`);
-    const select = notices.length === 0 ? "SELECT 1" : `SELECT ${notices.map(() => "pg_notify(?, ?)").join(", ")}`;
-    await this.send(`${parts.length > 0 ? `WITH ${parts.join(", ")} ` : ""}${select}`, [
-      ...writes.flatMap((w) => w.params),
-      ...notices.flatMap((n) => [n.channel, n.payload]),
-    ]);
+    await this.send(`WITH ${writes.map((w, i) => `w${i} AS (${w.sql})`).join(", ")} SELECT 1`, writes.flatMap((w) => w.params));
   }
 }

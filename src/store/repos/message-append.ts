@@ -13,7 +13,7 @@
  * The caller decides what a shortfall means: it rolls the transaction back by throwing.
  */
 import type { LettaMessage } from "../../core/letta-messages.js";
-import { NOTIFY_CHANNEL, type RunNotice } from "../../core/run-notice.js";
+import type { RunNotice } from "../../core/run-notice.js";
 import { ACTIVE_STATUSES } from "../../core/run-lifecycle.js";
 import type { Dialect, Executor } from "../executor.js";
 import type { AuditRepo } from "./audit.js";
@@ -68,7 +68,6 @@ export class MessageAppendRepo {
       org,
       tools, runId, tools,
       org, input.audit.api_key_id, input.audit.action, runId, JSON.stringify(input.audit.details), now,
-      org, runId,
     ]);
     if (row === undefined) return { kind: "inactive" };
     const lastSeqId = Number(row.last_seq_id);
@@ -77,7 +76,6 @@ export class MessageAppendRepo {
     const foundSteps = new Set(json<string[]>(row.found_steps));
     const missingStepIds = input.stepIds.filter((id) => !foundSteps.has(id));
     if (missingStepIds.length > 0 || insertedIds.length < messages.length) return { kind: "refused", missingStepIds, insertedIds };
-    // pg_notify went out in the statement; this tells this process's own followers.
     this.notices.push({ organization_id: org, run_id: runId, seq_id: lastSeqId });
     return { kind: "appended", messages: sequenced };
   }
@@ -179,7 +177,5 @@ audited AS (
 )
 SELECT locked.last_seq_id,
   (SELECT COALESCE(jsonb_agg(id), '[]'::jsonb) FROM inserted) AS inserted,
-  (SELECT COALESCE(jsonb_agg(id), '[]'::jsonb) FROM found_steps) AS found_steps,
-  -- The notice as encodeNotice writes it ({"o", "r", "s"}), sent when the transaction commits.
-  pg_notify('${NOTIFY_CHANNEL}', json_build_object('o', ?::text, 'r', ?::text, 's', locked.last_seq_id)::text)
+  (SELECT COALESCE(jsonb_agg(id), '[]'::jsonb) FROM found_steps) AS found_steps
 FROM locked`;
