@@ -285,6 +285,11 @@ async function compare(backend: Backend, concurrency: number): Promise<Compariso
     };
     await run("ledger", warmup);
     await run("floor", warmup);
+    const counted = backend === "postgres" && concurrency === 1 ? 1 : 0;
+    if (counted > 0) {
+      const [ledgerTrips, floorTrips] = [await roundTrips(() => run("ledger", 1)), await roundTrips(() => run("floor", 1))];
+      console.error(`postgres: ${ledgerTrips} round trips per lifecycle through the ledger, ${floorTrips} on the floor`);
+    }
     const seconds: Record<Impl, number> = { ledger: 0, floor: 0 };
     const ratios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -296,13 +301,29 @@ async function compare(backend: Backend, concurrency: number): Promise<Compariso
       ratios.push(taken.floor / taken.ledger);
     }
     await targets.floor.close();
-    await checkRows(ledgerDb.ledger, floorDb.ledger, warmup + ROUNDS * chunk);
+    await checkRows(ledgerDb.ledger, floorDb.ledger, warmup + counted + ROUNDS * chunk);
     const total = ROUNDS * chunk;
     return { rate: { ledger: total / seconds.ledger, floor: total / seconds.floor }, roundRatios: [Math.min(...ratios), Math.max(...ratios)] };
   } finally {
     await ledgerDb.dispose();
     await floorDb.dispose();
   }
+}
+
+/** Statements sent to PostgreSQL while `fn` runs (each a round trip), counted on pg.Client. */
+async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
+  let sent = 0;
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    sent++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return sent;
 }
 
 /** Rows per table, for every table of the database. */
