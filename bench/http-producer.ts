@@ -171,10 +171,7 @@ async function serverOn(backend: Backend) {
   return {
     server,
     async dispose() {
-      const stopping = performance.now();
       await stopProcess(server.child, 30_000);
-      console.error("stop took", performance.now() - stopping, server.child.signalCode, server.child.exitCode);
-      if (PROFILE) console.error("profile dir", dir, readdirSync(dir));
       if (PROFILE) {
         const { summarizeProfile } = await import("./cpuprofile-summary.js");
         for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {

@@ -8,7 +8,7 @@
  * warm-up, then take turns running fixed chunks of timed lifecycles. The reported rate is
  * all timed lifecycles over all timed seconds.
  *
- *   npx tsx bench/lifecycle.ts [--quick]
+ *   npx tsx bench/lifecycle.ts [--quick] [--only=sqlite|postgres]
  *
  * RUNLEDGER_BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/test.
  */
@@ -29,6 +29,7 @@ import { storeOf } from "../src/store/store.js";
 export type Backend = "sqlite" | "postgres";
 
 const QUICK = hasFlag("--quick");
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 export const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CONCURRENCY = [1, 8];
 /** Ledger and floor take turns this many times per configuration… */
@@ -371,7 +372,8 @@ export async function postgresAnswers(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const backends: Backend[] = (await postgresAnswers()) ? ["sqlite", "postgres"] : ["sqlite"];
+  const available: Backend[] = (await postgresAnswers()) ? ["sqlite", "postgres"] : ["sqlite"];
+  const backends = available.filter((b) => ONLY === undefined || b === ONLY);
   const rows: string[][] = [];
   for (const backend of backends) {
     for (const concurrency of CONCURRENCY) {

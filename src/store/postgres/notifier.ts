@@ -41,8 +41,11 @@ export class PostgresNotifier {
         const batch = [...this.pending.values()].slice(0, NOTICES_PER_STATEMENT);
         for (const notice of batch) this.pending.delete(notice.run_id);
         try {
+          // The statement is a transaction of its own, which a notification makes durable
+          // (a WAL flush, like a write's). A notice needs no durability: it commits
+          // without waiting for the flush.
           await this.db.run(
-            `SELECT ${batch.map(() => `pg_notify('${NOTIFY_CHANNEL}', ?)`).join(", ")}`,
+            `SELECT set_config('synchronous_commit', 'off', true), ${batch.map(() => `pg_notify('${NOTIFY_CHANNEL}', ?)`).join(", ")}`,
             batch.map(encodeNotice),
           );
         } catch (error) {
