@@ -19,7 +19,9 @@
  *
  * The server logs at LOG_LEVEL=info, as `npm start` does (`--log-level=warn` to compare).
  * The table's last columns: the server's CPU share of one core during each subject's turns,
- * and p50 per request of the `fetch` producer.
+ * and p50 per request of the `fetch` producer. A second table splits the fetch producer's
+ * mean request time into the server's part (its own request-duration histogram, scraped
+ * from /metrics around each turn) and the whole as the client saw it.
  *
  *   npx tsx bench/http-producer.ts [--quick] [--only=sqlite|postgres] [--log-level=warn] [--profile]
  *
@@ -91,12 +93,35 @@ async function trackLifecycle(client: RunledgerClient, agentId: string): Promise
   });
 }
 
+/** The fetch producer's requests by the server's route names, for its request-duration histogram. */
+const ROUTES: Record<string, readonly RequestName[]> = {
+  "POST /v1/runs": ["create"],
+  "PATCH /v1/runs/:run_id": ["running", "completed"],
+  "POST /v1/runs/:run_id/steps": ["step"],
+  "POST /v1/runs/:run_id/messages": ["messages"],
+};
+
+/** Seconds and requests per "METHOD route" so far, from the server's /metrics. */
+async function serverTimes(baseUrl: string): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const times = new Map<string, { sum: number; count: number }>();
+  for (const match of text.matchAll(/^runledger_http_request_duration_seconds_(sum|count)\{method="(\w+)",route="([^"]+)"[^}]*\} (\S+)$/gm)) {
+    const key = `${match[2]} ${match[3]}`;
+    const entry = times.get(key) ?? { sum: 0, count: 0 };
+    entry[match[1] as "sum" | "count"] += Number(match[4]);
+    times.set(key, entry);
+  }
+  return times;
+}
+
 interface Result {
   rate: Record<Subject, number>;
   /** Lowest and highest HTTP/in-process ratio of a single round, per HTTP subject. */
   rounds: Record<(typeof HTTP_SUBJECTS)[number], [number, number]>;
   serverCpu: Record<Subject, number>;
   p50: Record<RequestName, number>;
+  /** Per route of the fetch producer: mean ms in the server (its own histogram) and at the client. */
+  split: Record<string, { server: number; client: number }>;
 }
 
 async function measure(backend: Backend, producers: number, baseUrl: string, serverPid: number): Promise<Result> {
@@ -124,13 +149,22 @@ async function measure(backend: Backend, producers: number, baseUrl: string, ser
     const seconds = Object.fromEntries(SUBJECTS.map((s) => [s, 0])) as Record<Subject, number>;
     const cpu = Object.fromEntries(SUBJECTS.map((s) => [s, 0])) as Record<Subject, number>;
     const ratios = Object.fromEntries(HTTP_SUBJECTS.map((s) => [s, [] as number[]])) as Record<(typeof HTTP_SUBJECTS)[number], number[]>;
+    const inServer = new Map<string, { sum: number; count: number }>();
     for (let round = 0; round < ROUNDS; round++) {
       const order = SUBJECTS.map((_, i) => SUBJECTS[(i + round) % SUBJECTS.length]!);
       const taken = {} as Record<Subject, number>;
       for (const subject of order) {
         const window = new CpuWindow([serverPid]);
+        const before = subject === "fetch" ? await serverTimes(baseUrl) : undefined;
         taken[subject] = await run(subject, chunk);
         const { perPid, seconds: windowSeconds } = window.stop();
+        if (before !== undefined) {
+          for (const [key, after] of await serverTimes(baseUrl)) {
+            const start = before.get(key) ?? { sum: 0, count: 0 };
+            const total = inServer.get(key) ?? { sum: 0, count: 0 };
+            inServer.set(key, { sum: total.sum + after.sum - start.sum, count: total.count + after.count - start.count });
+          }
+        }
         cpu[subject] += perPid.get(serverPid)! * windowSeconds;
         seconds[subject] += taken[subject];
       }
@@ -143,6 +177,13 @@ async function measure(backend: Backend, producers: number, baseUrl: string, ser
       rounds: Object.fromEntries(HTTP_SUBJECTS.map((s) => [s, [Math.min(...ratios[s]), Math.max(...ratios[s])]])) as Result["rounds"],
       serverCpu: Object.fromEntries(SUBJECTS.map((s) => [s, cpu[s] / seconds[s]])) as Record<Subject, number>,
       p50: Object.fromEntries(REQUESTS.map((r) => [r, percentile([...latencies[r]].sort((a, b) => a - b), 50)])) as Record<RequestName, number>,
+      split: Object.fromEntries(
+        Object.entries(ROUTES).map(([route, names]) => {
+          const server = inServer.get(route) ?? { sum: 0, count: 1 };
+          const client = names.flatMap((n) => latencies[n]);
+          return [route, { server: (server.sum * 1000) / Math.max(1, server.count), client: client.reduce((a, b) => a + b, 0) / Math.max(1, client.length) }];
+        }),
+      ),
     };
   } finally {
     await local.dispose();
@@ -194,6 +235,7 @@ async function main(): Promise<void> {
   const available: Backend[] = (await postgresAnswers()) ? ["sqlite", "postgres"] : ["sqlite"];
   const backends = available.filter((b) => ONLY === undefined || b === ONLY);
   const rows: string[][] = [];
+  const splits: string[][] = [];
   for (const backend of backends) {
     const { server, dispose } = await serverOn(backend);
     try {
@@ -210,6 +252,10 @@ async function main(): Promise<void> {
           ]);
         }
         console.error(`${backend} ×${producers}: ${SUBJECTS.map((s) => `${s} ${fmt(result.rate[s])}/s`).join(", ")}`);
+        splits.push([
+          backend, String(producers),
+          ...Object.values(result.split).map(({ server, client }) => `${fmt(server, 2)} / ${fmt(client, 2)}`),
+        ]);
       }
     } finally {
       await dispose();
@@ -225,6 +271,8 @@ async function main(): Promise<void> {
       rows,
     ),
   );
+  console.log("\nfetch producer, mean ms per request: in the server (its request-duration histogram) / at the client\n");
+  console.log(markdownTable(["backend", "producers", ...Object.keys(ROUTES)], splits));
 }
 
 runMain(main);
