@@ -13,7 +13,7 @@ async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const config = args[0] as string | { text: string };
     const text = typeof config === "string" ? config : config.text;
-    if (!text.startsWith("SELECT pg_notify(")) sent.push(text);
+    if (!/^SELECT set_config\(.*pg_notify\(/.test(text)) sent.push(text);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof original;
   try {
