@@ -8,7 +8,7 @@
  * warm-up, then take turns running fixed chunks of timed lifecycles. The reported rate is
  * all timed lifecycles over all timed seconds.
  *
- *   npx tsx bench/lifecycle.ts [--quick]
+ *   npx tsx bench/lifecycle.ts [--quick] [--only=sqlite|postgres]
  *
  * RUNLEDGER_BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/test.
  */
@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { newId } from "../src/core/ids.js";
 import type { Actor } from "../src/core/model.js";
@@ -25,10 +26,11 @@ import { openLedger, type Ledger } from "../src/ledger.js";
 import { fmt, hasFlag, markdownTable, msSince, runWorkers } from "./stats.js";
 import { storeOf } from "../src/store/store.js";
 
-type Backend = "sqlite" | "postgres";
+export type Backend = "sqlite" | "postgres";
 
 const QUICK = hasFlag("--quick");
-const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+export const PG_URL = process.env.RUNLEDGER_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CONCURRENCY = [1, 8];
 /** Ledger and floor take turns this many times per configuration… */
 const ROUNDS = QUICK ? 2 : 10;
@@ -42,9 +44,9 @@ const TARGET = 0.5;
 // ---------------------------------------------------------------------------------------
 // What one lifecycle reports.
 
-const STEP = { model: "gpt-4o-mini", prompt_tokens: 1_200, completion_tokens: 180, status: "success" } as const;
-const TOOL = "get_weather";
-const MESSAGES = [
+export const STEP = { model: "gpt-4o-mini", prompt_tokens: 1_200, completion_tokens: 180, status: "success" } as const;
+export const TOOL = "get_weather";
+export const MESSAGES = [
   { message_type: "user_message", content: "What is the weather in Paris?" },
   { message_type: "reasoning_message", reasoning: "The user wants the current weather; call the weather tool." },
   { message_type: "tool_call_message", tool_call: { name: TOOL, arguments: '{"city":"Paris"}', tool_call_id: "call_1" } },
@@ -52,7 +54,8 @@ const MESSAGES = [
   { message_type: "assistant_message", content: "It is 18 °C and clear in Paris." },
 ] as const;
 
-async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): Promise<void> {
+/** One lifecycle through the services: the subject the HTTP producer bench compares with, too. */
+export async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): Promise<void> {
   const run = await ledger.runs.create(actor, { agent_id: agentId });
   await ledger.runs.update(actor, run.id, { status: "running" });
   for (let i = 0; i < 3; i++) await ledger.steps.record(actor, run.id, STEP);
@@ -67,8 +70,8 @@ async function ledgerLifecycle(ledger: Ledger, actor: Actor, agentId: string): P
 // SQLite and PostgreSQL floors share one definition of what is written.
 
 const FLOOR_SQL = {
-  insertRun: `INSERT INTO runs (id, organization_id, agent_id, status, created_at, updated_at, metadata, tags, last_heartbeat_at)
-    VALUES (?, ?, ?, 'created', ?, ?, '{}', '[]', ?)`,
+  insertRun: `INSERT INTO runs (id, organization_id, agent_id, status, created_at, updated_at, metadata, tags, last_heartbeat_at, last_seq_id)
+    VALUES (?, ?, ?, 'created', ?, ?, '{}', '[]', ?, 1)`,
   insertMetrics: "INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, tools_used) VALUES (?, ?, ?, ?, '[]')",
   start: `UPDATE runs SET status = 'running', started_at = ?, last_heartbeat_at = ?, updated_at = ?, last_seq_id = last_seq_id + 1
     WHERE id = ? AND status = 'created' RETURNING last_seq_id`,
@@ -107,6 +110,7 @@ function floorLifecycle(orgId: string, agentId: string): (() => FloorTransaction
 
   function* create(): FloorTransaction {
     yield ["insertRun", [runId, orgId, agentId, createdAt, createdAt, createdAt]];
+    yield ["insertEvent", [runId, 1, orgId, "status", statusEvent(1, "created", null, null), createdAt]];
     yield ["insertMetrics", [runId, orgId, agentId, wallClockNs()]];
     yield audit("run.create", createdAt);
   }
@@ -231,7 +235,7 @@ interface Target {
 }
 
 /** A new, migrated database with one organization and one agent per worker. */
-async function freshDatabase(backend: Backend, workers: number) {
+export async function freshDatabase(backend: Backend, workers: number) {
   const dir = backend === "sqlite" ? mkdtempSync(join(tmpdir(), "runledger-bench-")) : undefined;
   const schema = `bench_${randomBytes(6).toString("hex")}`;
   const file = dir === undefined ? "" : join(dir, "ledger.db");
@@ -282,6 +286,13 @@ async function compare(backend: Backend, concurrency: number): Promise<Compariso
     };
     await run("ledger", warmup);
     await run("floor", warmup);
+    const counted = backend === "postgres" && concurrency === 1 ? 1 : 0;
+    if (counted > 0) {
+      const [ledgerTrips, floorTrips] = [await roundTrips(() => run("ledger", 1)), await roundTrips(() => run("floor", 1))];
+      console.error(
+        `postgres: per lifecycle, the ledger sends ${ledgerTrips.statements} statements in its transactions (and ${ledgerTrips.notices} notices after commits), the floor ${floorTrips.statements}`,
+      );
+    }
     const seconds: Record<Impl, number> = { ledger: 0, floor: 0 };
     const ratios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -293,13 +304,38 @@ async function compare(backend: Backend, concurrency: number): Promise<Compariso
       ratios.push(taken.floor / taken.ledger);
     }
     await targets.floor.close();
-    await checkRows(ledgerDb.ledger, floorDb.ledger, warmup + ROUNDS * chunk);
+    await checkRows(ledgerDb.ledger, floorDb.ledger, warmup + counted + ROUNDS * chunk);
     const total = ROUNDS * chunk;
     return { rate: { ledger: total / seconds.ledger, floor: total / seconds.floor }, roundRatios: [Math.min(...ratios), Math.max(...ratios)] };
   } finally {
     await ledgerDb.dispose();
     await floorDb.dispose();
   }
+}
+
+/**
+ * Statements sent to PostgreSQL while `fn` runs (each a round trip), counted on pg.Client:
+ * those of the transactions, and apart the notices the store sends after commits on
+ * another pooled connection, off the caller's path.
+ */
+async function roundTrips(fn: () => Promise<unknown>): Promise<{ statements: number; notices: number }> {
+  const counts = { statements: 0, notices: 0 };
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text: string };
+    const text = typeof config === "string" ? config : config.text;
+    if (text.startsWith("SELECT set_config('synchronous_commit', 'off', true), pg_notify(")) counts.notices++;
+    else counts.statements++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+    // Let the notices of the last commit go out inside the window.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return counts;
 }
 
 /** Rows per table, for every table of the database. */
@@ -317,19 +353,19 @@ async function tableCounts(ledger: Ledger): Promise<Record<string, number>> {
 
 /**
  * Ledger and floor wrote as many rows to every table, and the ledger's rows are whole:
- * `n` completed runs with 10 events each.
+ * `n` completed runs with 11 events each.
  */
 async function checkRows(ledger: Ledger, floor: Ledger, n: number): Promise<void> {
   const [ledgerRows, floorRows] = [await tableCounts(ledger), await tableCounts(floor)];
   for (const [table, count] of Object.entries(ledgerRows)) {
     if (count !== floorRows[table]) throw new Error(`${table}: the ledger wrote ${count} rows, the floor ${floorRows[table]}`);
   }
-  const done = await storeOf(ledger).driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 10");
-  if (Number(done!.n) !== n || ledgerRows.run_events !== 10 * n) throw new Error(`expected ${n} completed runs with 10 events each`);
+  const done = await storeOf(ledger).driver.get<{ n: number }>("SELECT count(*) AS n FROM runs WHERE status = 'completed' AND last_seq_id = 11");
+  if (Number(done!.n) !== n || ledgerRows.run_events !== 11 * n) throw new Error(`expected ${n} completed runs with 11 events each`);
 }
 
 /** Whether PostgreSQL answers; says how many other connections LISTEN there, since every NOTIFY wakes them all. */
-async function postgresAnswers(): Promise<boolean> {
+export async function postgresAnswers(): Promise<boolean> {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
@@ -347,7 +383,8 @@ async function postgresAnswers(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const backends: Backend[] = (await postgresAnswers()) ? ["sqlite", "postgres"] : ["sqlite"];
+  const available: Backend[] = (await postgresAnswers()) ? ["sqlite", "postgres"] : ["sqlite"];
+  const backends = available.filter((b) => ONLY === undefined || b === ONLY);
   const rows: string[][] = [];
   for (const backend of backends) {
     for (const concurrency of CONCURRENCY) {
@@ -369,4 +406,5 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// Run when executed, not when another bench imports the lifecycle from here.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

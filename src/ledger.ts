@@ -82,6 +82,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     await store.close();
     throw error;
   }
+  store.onError = options.onError;
   const guard = new AddressGuard(options.webhookAllowlist);
   const bus = new EventBus();
   let listener: PostgresListener | undefined;

@@ -160,15 +160,27 @@ export class RunledgerClient {
     if (final !== undefined) onStatus(final);
   }
 
+  /**
+   * One request on fetch's shared keep-alive connections. The timeout is a timer cleared
+   * when the answer is read: `AbortSignal.timeout` would keep each request's signal and
+   * timer alive for the whole timeout, tens of thousands of them for a busy producer.
+   */
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.options.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
-    });
-    if (!response.ok) throw await toError(response);
-    return (await response.json()) as T;
+    const controller = new AbortController();
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    try {
+      const response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.options.apiKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+      });
+      if (!response.ok) throw await toError(response);
+      return (await response.json()) as T;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import { inputValidator } from "../core/input.js";
 import type { Actor } from "../core/model.js";
 import type { Ledger } from "../ledger.js";
@@ -147,8 +148,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   );
 
   // Event streams never finish on their own: shutdown ends them so in-flight requests can drain.
+  // A connection that has not sent a byte yet (an HTTP client's spare, opened ahead of a
+  // request it then did not need) is not idle to Node, which would hold shutdown open
+  // until its headers timeout: it carries no request, so it is closed too.
+  const connections = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
+  });
   app.addHook("preClose", async () => {
     streams.endAll();
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
   });
 
   const ledger = options.ledger;

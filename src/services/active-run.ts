@@ -24,9 +24,14 @@ export async function lockActiveRun(
     { fromStatuses: ACTIVE_STATUSES, events },
   );
   if (locked !== undefined) return locked;
+  throw await inactiveRunError(tx, actor, runId, action);
+}
+
+/** Why a producer's write to the run was refused: it does not exist, or it has ended. */
+export async function inactiveRunError(tx: Repos, actor: Actor, runId: string, action: string): Promise<Error> {
   const run = await tx.runs.get(actor.organization_id, runId);
-  if (run === undefined) throw runNotFound(runId);
-  throw new InvalidTransitionError(
+  if (run === undefined) return runNotFound(runId);
+  return new InvalidTransitionError(
     `cannot ${action}: run ${runId} has ended (${run.status}, stop_reason ${run.stop_reason}) and accepts no more steps, messages or chunks`,
   );
 }

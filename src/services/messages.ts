@@ -5,13 +5,12 @@ import { type LettaMessage, type MessageType, toolNames, validateMessage, type M
 import { MessageAppendSchema, MessageListSchema } from "../core/schemas/messages.js";
 import type { Actor } from "../core/model.js";
 import { nowIso, toIso } from "../core/time.js";
+import type { UnsequencedMessage } from "../store/repos/message-append.js";
 import type { Repos } from "../store/repos.js";
 import type { Store } from "../store/store.js";
 import { requireWriter } from "./access.js";
-import { lockActiveRun } from "./active-run.js";
-import { audit } from "./audit.js";
+import { inactiveRunError } from "./active-run.js";
 import { type PageInput, resolvePage } from "./paging.js";
-import { messageEvent } from "./run-events.js";
 import { runNotFound } from "./runs.js";
 
 export interface MessageListQuery extends PageInput {
@@ -38,34 +37,34 @@ export class MessageService {
     if (new Set(givenIds).size !== givenIds.length) throw new InvalidArgumentError("the batch repeats a message id; ids must be unique");
     const stepIds = [...new Set(valid.map((m) => m.step_id).filter((id): id is string => typeof id === "string"))];
 
+    const tools = [...new Set(valid.flatMap(toolNames))];
+
     return this.store.transaction(async (tx) => {
       const now = nowIso();
-      const locked = await lockActiveRun(tx, actor, runId, valid.length, "append messages", now);
-      for (const stepId of stepIds) {
-        const step = await tx.steps.get(actor.organization_id, stepId);
-        if (step === undefined || step.run_id !== runId) {
-          throw new InvalidArgumentError(`step_id ${stepId} is not a step of run ${runId}; record the step first`);
-        }
-      }
-      const firstSeq = locked.lastSeqId - valid.length + 1;
-      const messages: LettaMessage[] = valid.map((body, i) => ({
+      const messages: UnsequencedMessage[] = valid.map((body) => ({
         ...body,
         id: typeof body.id === "string" ? body.id : newId("message"),
         message_type: body.message_type as MessageType,
         date: typeof body.date === "string" ? toIso(body.date) : now,
         run_id: runId,
         step_id: typeof body.step_id === "string" ? body.step_id : null,
-        seq_id: firstSeq + i,
       }));
-      const inserted = await tx.messages.insertMany(
-        messages.map((message) => ({ message, agent_id: locked.run.agent_id, organization_id: actor.organization_id, created_at: now })),
-      );
-      if (inserted.length < messages.length) throw await takenIdsConflict(tx, actor, givenIds, inserted);
-      await tx.events.insertMany(actor.organization_id, messages.map(messageEvent));
-      const tools = valid.flatMap(toolNames);
-      if (tools.length > 0) await tx.metrics.addTools(runId, tools);
-      await audit(tx, actor, "messages.append", { run_id: runId, details: { count: messages.length } });
-      return messages;
+      const result = await tx.messageAppends.append({
+        organizationId: actor.organization_id,
+        runId,
+        now,
+        messages,
+        stepIds,
+        tools,
+        audit: { api_key_id: actor.api_key_id ?? null, action: "messages.append", details: { count: messages.length } },
+      });
+      if (result.kind === "inactive") throw await inactiveRunError(tx, actor, runId, "append messages");
+      if (result.kind === "refused") {
+        const [missing] = result.missingStepIds;
+        if (missing !== undefined) throw new InvalidArgumentError(`step_id ${missing} is not a step of run ${runId}; record the step first`);
+        throw await takenIdsConflict(tx, actor, givenIds, result.insertedIds);
+      }
+      return result.messages;
     });
   }
 

@@ -14,6 +14,20 @@ export interface Executor {
   get<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
   /** Runs a statement; returns the number of rows it changed. */
   run(sql: string, params?: readonly SqlParam[]): Promise<number>;
+  /**
+   * A write whose result nobody reads (an INSERT or UPDATE of `table`). An executor may hold
+   * it and send it together with later ones, always before its next statement that returns
+   * something and before the commit: in a PostgreSQL transaction several such writes cost
+   * one round trip. Its error surfaces there, and rolls the transaction back all the same.
+   * Without this method, writes run at once.
+   */
+  write?(table: string, sql: string, params?: readonly SqlParam[]): Promise<void>;
+}
+
+/** A write whose result nobody reads, held to travel with others where the executor can (see Executor.write). */
+export async function write(db: Executor, table: string, sql: string, params: readonly SqlParam[] = []): Promise<void> {
+  if (db.write !== undefined) await db.write(table, sql, params);
+  else await db.run(sql, params);
 }
 
 export type DialectName = "sqlite" | "postgres";

@@ -5,6 +5,7 @@ import { ApiKeyRepo } from "./repos/api-keys.js";
 import { AuditRepo } from "./repos/audit.js";
 import { InstanceRepo } from "./repos/instance.js";
 import { LivenessRepo } from "./repos/liveness.js";
+import { MessageAppendRepo } from "./repos/message-append.js";
 import { MessageRepo } from "./repos/messages.js";
 import { OrganizationRepo } from "./repos/organizations.js";
 import { RunEventRepo } from "./repos/run-events.js";
@@ -24,6 +25,8 @@ export class Repos {
   readonly metrics: RunMetricsRepo;
   readonly steps: StepRepo;
   readonly messages: MessageRepo;
+  /** A batch of messages with its events, sequence numbers, tools and audit row. */
+  readonly messageAppends: MessageAppendRepo;
   readonly events: RunEventRepo;
   readonly webhooks: WebhookRepo;
   readonly audit: AuditRepo;
@@ -51,5 +54,6 @@ export class Repos {
     this.stats = new RunStatsRepo(db, dialect);
     this.liveness = new LivenessRepo(db, dialect);
     this.instance = new InstanceRepo(db);
+    this.messageAppends = new MessageAppendRepo(db, dialect, this.notices, this);
   }
 }

@@ -3,6 +3,9 @@
  * Two backends implement it — SQLite (embedded default) and PostgreSQL — behind the same
  * SQL; `openStore` picks one from a URL. All of runledger's SQL lives under this folder.
  *
+ * After each commit, the runs whose event logs grew are announced: to `onCommit`, and on
+ * PostgreSQL to every LISTENing process (postgres/notifier.ts).
+ *
  * What `transaction()` means differs in one way a reader should know. On PostgreSQL each
  * transaction is its own, on a pooled connection. On SQLite (one connection per process)
  * transactions commit in groups: those that start in the same turn of the event loop each
@@ -17,15 +20,19 @@ import type { RunNotice } from "../core/run-notice.js";
 import type { DialectName, Driver } from "./executor.js";
 import { type JobLockResult, type JobName, withJobLock } from "./job-lock.js";
 import { PostgresDriver } from "./postgres/driver.js";
+import { PostgresNotifier } from "./postgres/notifier.js";
 import { Repos } from "./repos.js";
 import { SqliteDriver } from "./sqlite/driver.js";
 
 export class Store {
   /** Repositories outside any transaction, for reads. */
   readonly read: Repos;
+  /** On PostgreSQL, announces each commit's notices to every LISTENing process. */
+  private readonly notifier: PostgresNotifier | undefined;
 
   constructor(readonly driver: Driver) {
     this.read = new Repos(driver, driver.dialect);
+    this.notifier = driver.dialect.name === "postgres" ? new PostgresNotifier(driver, (error) => this.onError?.(error)) : undefined;
   }
 
   get dialect(): DialectName {
@@ -35,6 +42,9 @@ export class Store {
   /** Called after each commit with the runs whose event logs grew in it. */
   onCommit: ((notices: readonly RunNotice[]) => void) | undefined;
 
+  /** Hears faults of the store's own background work (a notice PostgreSQL did not take). */
+  onError: ((error: unknown) => void) | undefined;
+
   /** Runs `fn` in one transaction: every write in it lands, or none does. */
   async transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
     let repos: Repos | undefined;
@@ -42,7 +52,10 @@ export class Store {
       repos = new Repos(executor, this.driver.dialect);
       return fn(repos);
     });
-    if (repos !== undefined && repos.notices.length > 0) this.onCommit?.(repos.notices);
+    if (repos !== undefined && repos.notices.length > 0) {
+      this.notifier?.send(repos.notices);
+      this.onCommit?.(repos.notices);
+    }
     return result;
   }
 
@@ -60,8 +73,9 @@ export class Store {
     return this.driver.migrate();
   }
 
-  close(): Promise<void> {
-    return this.driver.close();
+  async close(): Promise<void> {
+    await this.notifier?.drain();
+    await this.driver.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { Driver, Executor, Migration, SqlParam } from "../executor.js";
 import { postgresDialect } from "./dialect.js";
+import { HeldWrites } from "./held-writes.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 
 const INT8_OID = 20;
@@ -61,15 +62,18 @@ export class PostgresDriver implements Driver {
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const held = new HeldWrites((sql, params) => query(client, sql, params));
     const tx: Executor = {
-      all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
-      get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
-      run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
+      all: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows as never[]),
+      get: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows[0] as never),
+      run: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rowCount ?? 0),
+      write: (table, sql, params = []) => held.write(table, sql, params),
     };
     let broken = false;
     try {
       await client.query("BEGIN");
       const result = await fn(tx);
+      await held.flush();
       await client.query("COMMIT");
       return result;
     } catch (error) {

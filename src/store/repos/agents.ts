@@ -1,6 +1,6 @@
 import type { StopReason } from "../../core/run-lifecycle.js";
 import type { Agent, JsonObject } from "../../core/model.js";
-import type { Executor, SqlParam } from "../executor.js";
+import { type Executor, type SqlParam, write } from "../executor.js";
 import { applyOrder, planPage, type PageRequest } from "../pagination.js";
 import { json, param, setClause } from "../sql-values.js";
 import { numberOrNull } from "./runs.js";
@@ -36,7 +36,7 @@ export class AgentRepo {
   }
 
   async recordRunEnd(agentId: string, stopReason: StopReason, completedAt: string, durationMs: number | null): Promise<void> {
-    await this.db.run("UPDATE agents SET last_stop_reason = ?, last_run_completion = ?, last_run_duration_ms = ? WHERE id = ?", [
+    await write(this.db, "agents", "UPDATE agents SET last_stop_reason = ?, last_run_completion = ?, last_run_duration_ms = ? WHERE id = ?", [
       stopReason,
       completedAt,
       durationMs,

@@ -1,4 +1,4 @@
-import type { Executor, SqlParam } from "../executor.js";
+import { type Executor, type SqlParam, write } from "../executor.js";
 import { jsonOrNull, param } from "../sql-values.js";
 
 export interface AuditEntry {
@@ -23,7 +23,9 @@ export class AuditRepo {
   constructor(private readonly db: Executor) {}
 
   async record(organizationId: string, entry: Omit<AuditEntry, "id">): Promise<void> {
-    await this.db.run(
+    await write(
+      this.db,
+      "audit_log",
       "INSERT INTO audit_log (organization_id, api_key_id, action, run_id, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       [organizationId, entry.api_key_id, entry.action, entry.run_id, entry.target_id, param(entry.details), entry.created_at],
     );

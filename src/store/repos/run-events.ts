@@ -1,7 +1,7 @@
 import type { RunEvent } from "../../core/model.js";
 import type { RunStatus } from "../../core/run-lifecycle.js";
-import { encodeNotice, NOTIFY_CHANNEL, type RunNotice } from "../../core/run-notice.js";
-import type { Dialect, Executor, SqlParam } from "../executor.js";
+import type { RunNotice } from "../../core/run-notice.js";
+import { type Dialect, type Executor, type SqlParam, write } from "../executor.js";
 import { json, param, placeholders } from "../sql-values.js";
 
 const ROWS_PER_INSERT = 1000;
@@ -16,8 +16,7 @@ export interface EventFeedFilter {
 export class RunEventRepo {
   /**
    * @param notices collects, per transaction, what subscribers must hear about once it
-   *   commits. On PostgreSQL the notice is also sent with pg_notify inside the transaction,
-   *   which the server delivers to every listening process exactly when the commit lands.
+   *   commits (the store announces them after the commit; on PostgreSQL to every process).
    */
   constructor(private readonly db: Executor, private readonly dialect: Dialect, private readonly notices: RunNotice[]) {}
 
@@ -32,14 +31,7 @@ export class RunEventRepo {
       for (const e of chunk) params.push(e.run_id, e.seq_id, organizationId, e.kind, param(e.event), e.created_at);
       const insert = `INSERT INTO run_events (run_id, seq_id, organization_id, kind, event, created_at)
          VALUES ${chunk.map(() => `(${placeholders(6)})`).join(", ")}`;
-      const lastChunk = start + ROWS_PER_INSERT >= events.length;
-      if (this.dialect.name === "postgres" && lastChunk) {
-        // The notice rides in the same statement (no extra round trip); PostgreSQL delivers
-        // it to every listening process when the transaction commits, and never if it aborts.
-        await this.db.run(`WITH inserted AS (${insert}) SELECT pg_notify('${NOTIFY_CHANNEL}', ?)`, [...params, encodeNotice(notice)]);
-      } else {
-        await this.db.run(insert, params);
-      }
+      await write(this.db, "run_events", insert, params);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { RunMetrics } from "../../core/model.js";
-import type { Executor, SqlParam } from "../executor.js";
+import { type Executor, type SqlParam, write } from "../executor.js";
 import { json, param } from "../sql-values.js";
 import { numberOrNull } from "./runs.js";
 
@@ -19,7 +19,9 @@ export class RunMetricsRepo {
   constructor(private readonly db: Executor) {}
 
   async insert(metrics: RunMetrics & { organization_id: string }): Promise<void> {
-    await this.db.run(
+    await write(
+      this.db,
+      "run_metrics",
       `INSERT INTO run_metrics (id, organization_id, agent_id, project_id, base_template_id, run_start_ns, tools_used)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
       [
@@ -53,11 +55,11 @@ export class RunMetricsRepo {
       assignments.push(`${column} = COALESCE(${column}, 0) + ?`);
       params.push(value);
     }
-    await this.db.run(`UPDATE run_metrics SET ${assignments.join(", ")} WHERE id = ?`, [...params, runId]);
+    await write(this.db, "run_metrics", `UPDATE run_metrics SET ${assignments.join(", ")} WHERE id = ?`, [...params, runId]);
   }
 
   async setRunNs(runId: string, runNs: number): Promise<void> {
-    await this.db.run("UPDATE run_metrics SET run_ns = ? WHERE id = ?", [runNs, runId]);
+    await write(this.db, "run_metrics", "UPDATE run_metrics SET run_ns = ? WHERE id = ?", [runNs, runId]);
   }
 
   /** Adds tool names not yet recorded. Callers hold the run's row lock, so the read-merge-write cannot race. */
