@@ -19,4 +19,5 @@ export const errorResponses = {
   409: Type.Ref("Error"),
   413: Type.Ref("Error"),
   422: Type.Ref("Error"),
+  503: Type.Ref("Error"),
 };
