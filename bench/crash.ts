@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ThrowawayCluster } from "./crash/cluster.js";
-import { printSection, type Section, verdict } from "./crash/report.js";
+import { printRules, printSection, type Section, verdict } from "./crash/report.js";
 import { runScenario } from "./crash/scenario.js";
 import { onExit, watchdog } from "./proc.js";
 
@@ -54,6 +54,7 @@ watchdog(20 * 60_000, "crash bench");
 
 async function main(): Promise<boolean> {
   const sections: Section[] = [];
+  printRules();
   const report = (section: Section) => {
     printSection(section);
     sections.push(section);

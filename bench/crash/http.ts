@@ -99,6 +99,4 @@ export function isTransient(status: Outcome): boolean {
   return typeof status !== "number" || status >= 500;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from "../proc.js";

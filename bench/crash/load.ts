@@ -18,7 +18,7 @@ import type { Journal, Plan, RunEntry } from "./journal.js";
 import { readSse } from "./sse.js";
 
 /** How long one write is retried before the bench gives up on it (and reports it). */
-const WRITE_DEADLINE_MS = 60_000;
+const WRITE_DEADLINE_MS = 120_000;
 /** A stream that has not ended this long after it was opened is reported as unfinished. */
 const FOLLOW_DEADLINE_MS = 90_000;
 

@@ -24,6 +24,21 @@ export function countsLine(map: ReadonlyMap<string, number>): string {
   return [...map.entries()].map(([k, v]) => `${k}: ${fmt(v)}`).join(", ") || "none";
 }
 
+/** The rules the checks apply, printed before the results. */
+export const RULES = [
+  "Acknowledged = answered 2xx, or on a retry recognised as already there (409 'already exists' for a step or message id, the same run for an Idempotency-Key).",
+  "Every acknowledged run, step (id, tokens), message (id, content) and terminal status is in the database; nothing is there that was neither acknowledged nor in doubt (sent, answer lost).",
+  "Usage: a run's prompt/completion/total tokens and step_count equal the sum over its stored steps; so they lie between the acknowledged steps' sum and that plus the steps in doubt.",
+  "Liveness: within 90 s after the load no run is active (the reaper ends abandoned ones).",
+  "Webhooks: every run has a delivery answered 2xx; all deliveries of one run carry one webhook-id and the run's final status.",
+  "Streams: each followed stream, resumed with Last-Event-ID or starting_after after every break, holds each seq_id of the run's full log (of its kinds) exactly once, in order.",
+  "Outage (scale-out): requests while PostgreSQL restarts get 2xx or 503 with {detail, code} and Retry-After; a 500, a 10 s client timeout or a refused connection is a violation.",
+];
+
+export function printRules(): void {
+  console.log(["### Rules", "", ...RULES.map((r) => `- ${r}`), ""].join("\n"));
+}
+
 export function printSection(section: Section): void {
   const out: string[] = [`### ${section.title}`, "", markdownTable(["figure", "value"], section.figures), ""];
   if (section.violations.total === 0) {

@@ -27,6 +27,8 @@ export interface ScenarioOptions {
 const PRODUCERS = 8;
 const STREAM_READERS = 4;
 const CANCEL_REPS = 10;
+/** The least time the servers stay up between one fault's recovery and the next fault. */
+const MIN_UP_MS = 5_000;
 
 /** Liveness limits and retries short enough to see them act within the run. */
 export const LIMITS = {
@@ -78,8 +80,10 @@ export async function runScenario(options: ScenarioOptions): Promise<Section> {
     if (scaleOut) faults.splice(Math.floor(faults.length / 2), 0, "database");
     const slot = (options.seconds * 1000) / (faults.length + 1);
     const outage = { ms: 0, ready: true, listen: [] as number[] };
+    let lastFaultEnd = started;
     for (let i = 0; i < faults.length; i++) {
-      const at = started + slot * (i + 0.5 + Math.random());
+      // A restart can take longer than a slot on a busy machine: leave the load some time up between faults.
+      const at = Math.max(started + slot * (i + 0.5 + Math.random()), lastFaultEnd + MIN_UP_MS);
       if (at > Date.now()) await sleep(at - Date.now());
       if (faults[i] === "kill") {
         const index = Math.floor(Math.random() * fleet.size);
@@ -101,6 +105,7 @@ export async function runScenario(options: ScenarioOptions): Promise<Section> {
         const listen = await listenResync(traffic, fleet.url(1 % fleet.size), fleet.url(0), authorization, agent.id, 20_000, violations);
         outage.listen = listen.latencies;
       }
+      lastFaultEnd = Date.now();
     }
     const remaining = started + options.seconds * 1000 - Date.now();
     if (remaining > 0) await sleep(remaining);
