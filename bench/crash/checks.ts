@@ -252,9 +252,9 @@ export async function checkStreams(reader: Reader, streams: readonly StreamRecor
 
 /** The organization feed: no event twice, and the end of every run created while it listened. */
 export function checkFeed(feed: FeedRecord, journal: Journal, finalStatus: Map<string, string>, violations: Violations): { events: number; resumes: number; runsChecked: number } {
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   for (const id of feed.ids) {
-    if (seen.has(id)) violations.add("organization feed duplicate", `event ${id}`);
+    if (seen.has(id)) violations.add("organization feed duplicate", `event ${id} (run:seq)`);
     seen.add(id);
   }
   let runsChecked = 0;

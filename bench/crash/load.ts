@@ -282,8 +282,8 @@ async function follow(ctx: LoadContext, record: StreamRecord): Promise<void> {
 }
 
 export interface FeedRecord {
-  /** Event ids in arrival order. */
-  ids: number[];
+  /** Events in arrival order, as run_id:seq_id (the SSE id is a resume point, not the event's identity). */
+  ids: string[];
   /** run_id → statuses seen in status events. */
   statuses: Map<string, string[]>;
   resumes: number;
@@ -311,8 +311,8 @@ export async function feedReader(ctx: LoadContext, record: FeedRecord, stopFeed:
           if (message.event === "error") return "stop";
           if (message.id === undefined) return;
           lastId = message.id;
-          record.ids.push(Number(message.id));
-          const data = JSON.parse(message.data) as { run_id?: string; status?: string };
+          const data = JSON.parse(message.data) as { run_id?: string; seq_id?: number; status?: string };
+          record.ids.push(`${data.run_id}:${data.seq_id}`);
           if (message.event === "status" && data.run_id !== undefined && data.status !== undefined) {
             const list = record.statuses.get(data.run_id) ?? [];
             list.push(data.status);
