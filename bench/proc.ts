@@ -75,9 +75,12 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Starts `node --import tsx src/main.ts serve --port <free>` and waits until /healthz answers. */
-export async function startServer(env: Record<string, string>, extraNodeArgs: string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * Starts `node --import tsx src/main.ts serve --port <free>` (or `options.port`, e.g. to
+ * restart a killed server where its clients expect it) and waits until /healthz answers.
+ */
+export async function startServer(env: Record<string, string>, extraNodeArgs: string[] = [], options: { port?: number } = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [...extraNodeArgs, "--import", "tsx", "src/main.ts", "serve", "--port", String(port)], {
     cwd: ROOT,
     // Benchmarks attach thousands of subscribers with one key: no cap on streams per key unless a caller sets one.

@@ -83,6 +83,9 @@ function report(error: unknown): number {
       case "UNAUTHENTICATED":
       case "PERMISSION_DENIED":
         return 5;
+      case "UNAVAILABLE":
+        // The database is down or restarting: worth running again, like any other failure.
+        return 1;
     }
   }
   if (!(error instanceof LedgerError)) process.stderr.write(`${(error as Error)?.stack ?? ""}\n`);

@@ -12,6 +12,7 @@ import {
   PermissionDeniedError,
   ValidationError,
   UnauthenticatedError,
+  UnavailableError,
 } from "../core/errors.js";
 import { createParser } from "eventsource-parser";
 import type { LettaMessage } from "../core/letta-messages.js";
@@ -221,6 +222,8 @@ async function toError(response: Response): Promise<LedgerError | HttpRequestErr
       return new ValidationError(problems);
     case "INVALID_ARGUMENT":
       return new InvalidArgumentError(detail);
+    case "UNAVAILABLE":
+      return new UnavailableError(detail);
     default:
       return new HttpRequestError(response.status, `${detail} (HTTP ${response.status})`);
   }

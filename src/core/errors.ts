@@ -10,7 +10,8 @@ export type ErrorCode =
   | "INVALID_TRANSITION"
   | "CONFLICT"
   | "UNAUTHENTICATED"
-  | "PERMISSION_DENIED";
+  | "PERMISSION_DENIED"
+  | "UNAVAILABLE";
 
 export class LedgerError extends Error {
   readonly code: ErrorCode;
@@ -73,5 +74,16 @@ export class UnauthenticatedError extends LedgerError {
 export class PermissionDeniedError extends LedgerError {
   constructor(message: string) {
     super("PERMISSION_DENIED", message);
+  }
+}
+
+/**
+ * The database cannot be reached or is restarting: nothing was written, or (when the
+ * connection dropped during COMMIT) the outcome is unknown. Retrying after a short wait is
+ * the fix; the HTTP layer answers 503 with Retry-After.
+ */
+export class UnavailableError extends LedgerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("UNAVAILABLE", message, options);
   }
 }

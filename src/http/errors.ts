@@ -17,6 +17,7 @@ const STATUS: { readonly [code in ErrorCode]: number } = {
   NOT_FOUND: 404,
   INVALID_TRANSITION: 409,
   CONFLICT: 409,
+  UNAVAILABLE: 503,
 };
 
 /**
@@ -30,9 +31,13 @@ export class TooManyRequestsError extends Error {
   }
 }
 
+/** Seconds a client should wait before retrying a 503: PostgreSQL restarts in about that. */
+export const RETRY_AFTER_S = 2;
+
 export function sendError(reply: FastifyReply, status: number, code: string, detail: string, problems?: readonly string[]): FastifyReply {
   // Letta's client retries 409s unless told not to; no retry can fix these.
   if (status === 409) reply.header("x-should-retry", "false");
+  if (status === 503) reply.header("retry-after", String(RETRY_AFTER_S));
   return reply.code(status).send(problems === undefined ? { detail, code } : { detail, code, problems });
 }
 

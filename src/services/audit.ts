@@ -4,6 +4,7 @@
  * in the same transaction as the write. Heartbeats are not recorded: they change nothing a
  * person audits, and would drown everything else.
  */
+import { hostname } from "node:os";
 import { requireId } from "../core/ids.js";
 import type { Actor } from "../core/model.js";
 import { nowIso, parseTimestamp } from "../core/time.js";
@@ -14,6 +15,11 @@ import type { Repos } from "../store/repos.js";
 import type { AuditEntry } from "../store/repos/audit.js";
 import type { Store } from "../store/store.js";
 import { requireAdmin } from "./access.js";
+
+/** How background workers name this process in their audit entries: host and pid. */
+export function defaultInstance(): string {
+  return `${hostname()}:${process.pid}`;
+}
 
 export async function audit(
   tx: Repos,

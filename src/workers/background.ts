@@ -11,9 +11,11 @@ import { RetentionSweeper, type RetentionOptions } from "./retention-sweeper.js"
 import { type DispatcherOptions, WebhookDispatcher } from "../webhooks/dispatcher.js";
 
 export interface BackgroundOptions {
-  reaper: Omit<LivenessReaperOptions, "telemetry">;
+  reaper: Omit<LivenessReaperOptions, "telemetry" | "instance">;
   webhooks: Omit<DispatcherOptions, "guard" | "telemetry">;
-  retention: Omit<RetentionOptions, "telemetry">;
+  retention: Omit<RetentionOptions, "telemetry" | "instance">;
+  /** Names this process in the workers' audit entries (default: host and pid). */
+  instance?: string;
 }
 
 export class BackgroundWorkers {
@@ -22,9 +24,9 @@ export class BackgroundWorkers {
   private readonly retention: RetentionSweeper;
 
   constructor(store: Store, bus: EventBus, guard: AddressGuard, telemetry: Telemetry, options: BackgroundOptions) {
-    this.reaper = new LivenessReaper(store, { ...options.reaper, telemetry });
+    this.reaper = new LivenessReaper(store, { ...options.reaper, telemetry, instance: options.instance });
     this.dispatcher = new WebhookDispatcher(store, bus, { ...options.webhooks, guard, telemetry });
-    this.retention = new RetentionSweeper(store, { ...options.retention, telemetry });
+    this.retention = new RetentionSweeper(store, { ...options.retention, telemetry, instance: options.instance });
   }
 
   start(): void {

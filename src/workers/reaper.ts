@@ -22,11 +22,16 @@
  * nothing a sweep does can crash the process. stop() ends the loop and waits for the sweep in
  * flight, which returns after its current batch. On PostgreSQL one process sweeps at a time
  * (an advisory lock, see store/job-lock.ts); a process that finds the lock taken skips its turn.
+ *
+ * Audit. Each reaped run is recorded as `run.reap` with the reason, the process (`instance`)
+ * and when its sweep started; a sweep that reaped anything then records `reaper.sweep` in
+ * each organization it touched, with its instance, start, end and count — still under the
+ * job lock, so the spans of two processes' sweeps never overlap.
  */
 import { InvalidTransitionError, NotFoundError } from "../core/errors.js";
 import { yieldToEventLoop } from "../core/yield.js";
 import type { Run } from "../core/model.js";
-import { audit } from "../services/audit.js";
+import { audit, defaultInstance } from "../services/audit.js";
 import { transition } from "../services/run-transitions.js";
 import type { ActiveKey, LivenessDefaults, LivenessReason, OverdueRun } from "../store/repos/liveness.js";
 import type { Store } from "../store/store.js";
@@ -51,6 +56,8 @@ export interface LivenessReaperOptions {
   telemetry?: Telemetry;
   /** Called after each reaped run's transaction has committed; a returned promise is not awaited, its rejection goes to onError. */
   onReaped?: (run: Run, reason: LivenessReason) => void | Promise<void>;
+  /** Names this process in the audit log (default: host and pid). */
+  instance?: string;
 }
 
 export class LivenessReaper {
@@ -126,6 +133,8 @@ export class LivenessReaper {
     const at = now.toISOString();
     let tried = 0;
     await this.store.withJobLock("reaper", async () => {
+      const span = { instance: this.options.instance ?? defaultInstance(), started_at: new Date().toISOString() };
+      const reapedIn = new Map<string, number>();
       // One pass over the active runs, a window at a time: a run that becomes overdue behind
       // the cursor is found by the next sweep.
       let after: ActiveKey | undefined;
@@ -136,9 +145,10 @@ export class LivenessReaper {
           if (this.halting) break;
           // Every few runs, let requests through (SQLite runs each transaction synchronously).
           if (++tried % 50 === 0) await yieldToEventLoop();
-          const outcome = await this.reap(candidate, at);
+          const outcome = await this.reap(candidate, at, span);
           if (outcome === undefined) continue;
           counts[outcome.reason]++;
+          reapedIn.set(candidate.organization_id, (reapedIn.get(candidate.organization_id) ?? 0) + 1);
           this.notify(outcome.run, outcome.reason);
         }
         after = window.next;
@@ -147,12 +157,21 @@ export class LivenessReaper {
         // starves a busy server: wait three times as long as this window took.
         if (after !== undefined) await pause(3 * (performance.now() - started));
       } while (after !== undefined && !this.halting);
+      if (reapedIn.size > 0) await this.recordSweep(span, reapedIn);
     });
     return counts;
   }
 
+  /** One `reaper.sweep` entry per organization the sweep reaped runs in, in one transaction. */
+  private async recordSweep(span: SweepSpan, reapedIn: ReadonlyMap<string, number>): Promise<void> {
+    const finished_at = new Date().toISOString();
+    await this.store.transaction(async (tx) => {
+      for (const [organization_id, runs] of reapedIn) await audit(tx, { organization_id }, "reaper.sweep", { details: { ...span, finished_at, runs } });
+    });
+  }
+
   /** Fails one candidate if it is still overdue under its row lock; undefined when it was skipped. */
-  private async reap(candidate: OverdueRun, at: string): Promise<{ run: Run; reason: LivenessReason } | undefined> {
+  private async reap(candidate: OverdueRun, at: string, span: SweepSpan): Promise<{ run: Run; reason: LivenessReason } | undefined> {
     try {
       return await this.store.transaction(async (tx) => {
         const run = await tx.runs.getForUpdate(candidate.organization_id, candidate.id);
@@ -167,7 +186,10 @@ export class LivenessReaper {
           set: { error: { type: due.reason, message: explain(run, due) } },
           telemetry: this.options.telemetry ?? NO_TELEMETRY,
         });
-        await audit(tx, { organization_id: candidate.organization_id }, "run.reap", { run_id: run.id, details: { reason: due.reason } });
+        await audit(tx, { organization_id: candidate.organization_id }, "run.reap", {
+          run_id: run.id,
+          details: { reason: due.reason, instance: span.instance, sweep_started_at: span.started_at },
+        });
         return { run: failed, reason: due.reason };
       });
     } catch (error) {
@@ -196,6 +218,11 @@ export class LivenessReaper {
       // A failing error handler must not end the loop either.
     }
   }
+}
+
+interface SweepSpan {
+  instance: string;
+  started_at: string;
 }
 
 /** Waits `ms` on a timer, or lets the event loop turn once when that is under a millisecond. */

@@ -5,10 +5,15 @@
  * one transaction each, and gives the event loop a turn between batches (SQLite runs each
  * statement synchronously), so it never holds long locks or stalls requests; on PostgreSQL
  * only one process sweeps at a time. Errors are reported and the loop carries on.
+ *
+ * Audit. Each batch of ended runs deleted under a policy is recorded as `retention.delete`
+ * (status, age, count, the process as `instance`, when the sweep started); a sweep that
+ * deleted any then records `retention.sweep` in each such organization with its instance,
+ * start, end and count, still under the job lock — so two processes' spans never overlap.
  */
 import { TERMINAL_STATUSES } from "../core/run-lifecycle.js";
 import { yieldToEventLoop } from "../core/yield.js";
-import { audit } from "../services/audit.js";
+import { audit, defaultInstance } from "../services/audit.js";
 import type { Store } from "../store/store.js";
 import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
 
@@ -22,6 +27,8 @@ export interface RetentionOptions {
   onError?: (error: unknown) => void;
   /** Hears how many runs each batch deleted (default: nobody). */
   telemetry?: Telemetry;
+  /** Names this process in the audit log (default: host and pid). */
+  instance?: string;
 }
 
 export interface RetentionCounts {
@@ -64,6 +71,8 @@ export class RetentionSweeper {
   private async pass(now: Date, onProgress?: (counts: RetentionCounts) => void): Promise<RetentionCounts> {
     const batch = this.options.batchSize ?? 500;
     const counts: RetentionCounts = { expired: 0, purged: 0 };
+    const span = { instance: this.options.instance ?? defaultInstance(), started_at: new Date().toISOString() };
+    const deletedIn = new Map<string, number>();
     const policies = await this.store.read.retention.all();
     const drain = async (step: () => Promise<number>, kind: keyof RetentionCounts) => {
       for (;;) {
@@ -85,8 +94,12 @@ export class RetentionSweeper {
         const start = counts.expired;
         await drain(() => this.store.transaction((tx) => tx.retention.deleteEnded(policy.organization_id, status, before, batch)), "expired");
         if (counts.expired > start) {
+          const runs = counts.expired - start;
+          deletedIn.set(policy.organization_id, (deletedIn.get(policy.organization_id) ?? 0) + runs);
           await this.store.transaction((tx) =>
-            audit(tx, { organization_id: policy.organization_id }, "retention.delete", { details: { status, older_than_days: days, runs: counts.expired - start } }),
+            audit(tx, { organization_id: policy.organization_id }, "retention.delete", {
+              details: { status, older_than_days: days, runs, instance: span.instance, sweep_started_at: span.started_at },
+            }),
           );
         }
       }
@@ -105,6 +118,12 @@ export class RetentionSweeper {
       for (const org of orgs.filter((o) => !custom.has(o.id))) {
         await drain(() => this.store.transaction((tx) => tx.retention.purgeDeleted(before, batch, org.id)), "purged");
       }
+    }
+    if (deletedIn.size > 0) {
+      const finished_at = new Date().toISOString();
+      await this.store.transaction(async (tx) => {
+        for (const [organization_id, runs] of deletedIn) await audit(tx, { organization_id }, "retention.sweep", { details: { ...span, finished_at, runs } });
+      });
     }
     return counts;
   }

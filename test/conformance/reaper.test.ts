@@ -95,6 +95,29 @@ forEachBackend("liveness reaper", (world) => {
     expect(await r.sweep(at(run.created_at, 10 * MINUTE))).toEqual(NOTHING);
   });
 
+  it("audits a sweep that reaps: each run.reap names the process, reaper.sweep gives the sweep's span and count", async () => {
+    const t = await world().tenant();
+    const first = await t.run({ input: { ttl_s: 60 } });
+    const second = await t.run({ input: { ttl_s: 60 } });
+    const r = reaper({}, { instance: "reaper-a" });
+    const now = at(second.created_at, 60_001);
+    expect(await r.sweep(now)).toEqual({ ...NOTHING, expired: 2 });
+
+    const reaps = await world().ledger.audit.list(t.admin, { action: "run.reap" });
+    expect(reaps.map((e) => e.run_id).sort()).toEqual([first.id, second.id].sort());
+    const sweeps = await world().ledger.audit.list(t.admin, { action: "reaper.sweep" });
+    expect(sweeps).toHaveLength(1);
+    const span = sweeps[0]!.details as { instance: string; started_at: string; finished_at: string; runs: number };
+    expect(span).toMatchObject({ instance: "reaper-a", runs: 2 });
+    for (const reap of reaps) {
+      expect(reap.details).toEqual({ reason: "expired", instance: "reaper-a", sweep_started_at: span.started_at });
+      expect(span.started_at <= reap.created_at && reap.created_at <= span.finished_at).toBe(true);
+    }
+    // A sweep that reaps nothing leaves no entry.
+    expect(await r.sweep(now)).toEqual(NOTHING);
+    expect(await world().ledger.audit.list(t.admin, { action: "reaper.sweep" })).toHaveLength(1);
+  });
+
   it("applies the server ttl to created runs without their own, and only to created runs", async () => {
     const t = await world().tenant();
     const plain = await t.run();

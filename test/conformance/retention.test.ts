@@ -69,6 +69,32 @@ forEachBackend("retention", (world) => {
     expect(log.reduce((sum, e) => sum + Number((e.details as { runs: number }).runs), 0)).toBe(expected.length);
   }, 120_000);
 
+  it("audits a sweep that deletes: retention.delete names the process, retention.sweep gives the sweep's span and count", async () => {
+    const ledger = world().ledger;
+    const t = await world().tenant();
+    // Today: the runs earlier tests left end in 2030, so only this test's runs are due.
+    const now = new Date();
+    for (let i = 0; i < 3; i++) {
+      const run = await t.run({ status: "completed" });
+      await storeOf(ledger).driver.run("UPDATE runs SET completed_at = ? WHERE id = ?", [new Date(now.getTime() - 40 * DAY).toISOString(), run.id]);
+    }
+    await ledger.retention.set(t.admin, { terminal_days: 30 });
+    const sweeper = new RetentionSweeper(storeOf(ledger), { intervalMs: 60_000, defaultGraceDays: 7, instance: "sweeper-a" });
+    expect((await sweeper.sweep(now)).expired).toBe(3);
+
+    const sweeps = await ledger.audit.list(t.admin, { action: "retention.sweep" });
+    expect(sweeps).toHaveLength(1);
+    const span = sweeps[0]!.details as { instance: string; started_at: string; finished_at: string; runs: number };
+    expect(span).toMatchObject({ instance: "sweeper-a", runs: 3 });
+    expect(span.started_at <= span.finished_at).toBe(true);
+    const deletes = await ledger.audit.list(t.admin, { action: "retention.delete" });
+    expect(deletes.map((e) => e.details)).toEqual([{ status: "completed", older_than_days: 30, runs: 3, instance: "sweeper-a", sweep_started_at: span.started_at }]);
+    expect(span.started_at <= deletes[0]!.created_at && deletes[0]!.created_at <= span.finished_at).toBe(true);
+    // Nothing left to delete: no entry.
+    await sweeper.sweep(now);
+    expect(await ledger.audit.list(t.admin, { action: "retention.sweep" })).toHaveLength(1);
+  });
+
   it("lets other work through while it sweeps", async () => {
     const ledger = world().ledger;
     const t = await world().tenant();

@@ -1,7 +1,9 @@
 import Letta from "@letta-ai/letta-client";
 import { expect, it } from "vitest";
 import { forEachServer, type HttpTenant, type HttpWorld } from "../support/server.js";
-import { collect, readSse } from "../support/sse.js";
+import { collect, readSse, type SseEvent } from "../support/sse.js";
+import { storeOf } from "../../src/store/store.js";
+import { waitFor } from "../support/wait.js";
 
 async function liveRun(world: HttpWorld, t: HttpTenant): Promise<string> {
   const agent = await t.agent();
@@ -147,6 +149,54 @@ forEachServer("run streams", (world) => {
       (got) => got.some((e) => e.id !== undefined),
     );
     expect(JSON.parse(resumed.find((e) => e.id !== undefined)!.data).status).toBe("cancelled");
+  });
+
+  it("an organization-feed event that commits late carries the resume point, so a resume repeats nothing", async ({ skip }) => {
+    if (world().backend !== "postgres") skip("SQLite commits in id order: no event can commit late");
+    const t = await world().tenant();
+    const slow = await liveRun(world(), t);
+    const fast = await liveRun(world(), t);
+    const headers = { authorization: `Bearer ${t.readKey}` };
+    const controller = new AbortController();
+    const feed = readSse(`${world().baseUrl}/v1/runs/events`, { headers, signal: controller.signal });
+    expect((await feed.next()).value).toMatchObject({ comment: "ready" });
+    // A transaction takes an event id, and commits only after an event with a larger id did.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const late = storeOf(world().ledger).driver.transaction(async (tx) => {
+      await tx.run("INSERT INTO run_events (run_id, seq_id, organization_id, kind, event, created_at) VALUES (?, ?, ?, 'message', ?, ?)", [
+        slow,
+        1000,
+        t.orgId,
+        JSON.stringify({ message_type: "assistant_message", content: "late", run_id: slow, seq_id: 1000 }),
+        new Date().toISOString(),
+      ]);
+      await gate;
+    });
+    const say = (content: string) => post(world(), t.writeKey, `/v1/runs/${fast}/messages`, { messages: [{ message_type: "assistant_message", content }] });
+    const contentOf = (e: SseEvent) => (e.id === undefined ? undefined : (JSON.parse(e.data) as { content?: string }).content);
+    let seen: SseEvent[] = [];
+    const delivered = collect(feed, (got) => {
+      seen = got;
+      return got.some((e) => contentOf(e) === "late");
+    });
+    await say("one");
+    await waitFor("the first message", () => seen.some((e) => contentOf(e) === "one"));
+    release();
+    await late;
+    // The next notice wakes the follower: it reads "two", then finds "late" below its cursor.
+    await say("two");
+    const events = (await delivered).filter((e) => e.id !== undefined);
+    controller.abort();
+    expect(events.map(contentOf)).toEqual(["one", "two", "late"]);
+    expect(events[2]!.id).toBe(events[1]!.id);
+
+    const resumed = collect(
+      readSse(`${world().baseUrl}/v1/runs/events`, { headers: { ...headers, "last-event-id": events[2]!.id! } }),
+      (got) => got.some((e) => e.id !== undefined),
+    );
+    await say("three");
+    expect((await resumed).filter((e) => e.id !== undefined).map(contentOf)).toEqual(["three"]);
   });
 
   it("refuses chunks for ended runs and streams for unknown runs, before any stream starts", async () => {

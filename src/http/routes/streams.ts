@@ -159,7 +159,7 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
           tags: ["streams"],
           summary: "The organization's run events as standard SSE, filtered by agent, status and tags",
           description:
-            "Starts from now (or after Last-Event-ID / ?after=). Each event has `id: <event id>` and `event: <kind>`; the data carries run_id and seq_id. Filters apply to each run as it is when the event is read.",
+            "Starts from now (or after Last-Event-ID / ?after=). Each event has `id:` (the resume point: the highest event id sent so far, which an event that committed late below it repeats) and `event: <kind>`; the data carries run_id and seq_id, which identify the event. Filters apply to each run as it is when the event is read.",
           querystring: OrganizationEventsSchema,
           response: { ...sseResponse, ...errorResponses },
         },
@@ -177,8 +177,13 @@ export function streamRoutes(ledger: Ledger, options: StreamOptions) {
         sse.signal.addEventListener("abort", () => stop.abort(), { once: true });
         try {
           sse.every(options.pingIntervalMs, () => sse.ping());
+          // The SSE id is where a reconnect resumes (Last-Event-ID), so it is the highest event
+          // id sent so far: an event that committed late, below ids already sent, carries that
+          // mark rather than its own id, or a resume after it would send the later ones again.
+          let resumeAfter = after ?? 0;
           for await (const event of events) {
-            await sse.send(JSON.stringify({ ...event.event, run_id: event.run_id, seq_id: event.seq_id }), { id: event.id, event: event.kind });
+            resumeAfter = Math.max(resumeAfter, event.id!);
+            await sse.send(JSON.stringify({ ...event.event, run_id: event.run_id, seq_id: event.seq_id }), { id: resumeAfter, event: event.kind });
           }
         } catch (error) {
           request.log.error({ err: error }, "organization event feed failed");

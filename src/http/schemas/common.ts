@@ -26,4 +26,5 @@ export const errorResponses = {
     description: "Too many requests for this API key: its rate limit (Retry-After says when to retry), or for an event stream its cap on open streams",
     headers: { "retry-after": { type: "integer", description: "Seconds to wait before retrying" } },
   }),
+  503: Type.Ref("Error"),
 };

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { UnavailableError } from "../../core/errors.js";
 import type { Driver, Executor, Migration, SqlParam } from "../executor.js";
 import { postgresDialect } from "./dialect.js";
 import { HeldWrites } from "./held-writes.js";
@@ -43,6 +44,9 @@ export class PostgresDriver implements Driver {
       max: options.poolSize ?? 10,
       types: typeParsers,
       options: `-c search_path=${this.schema}`,
+      // A database that accepts connections but does not answer (or a pool whose every
+      // connection is busy for this long) fails the request with 503 instead of hanging it.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     // An idle client that loses its connection must not crash the process; the pool replaces it.
     this.pool.on("error", () => {});
@@ -61,7 +65,7 @@ export class PostgresDriver implements Driver {
   }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     const held = new HeldWrites((sql, params) => query(client, sql, params));
     const tx: Executor = {
       all: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows as never[]),
@@ -82,17 +86,44 @@ export class PostgresDriver implements Driver {
       } catch {
         broken = true;
       }
-      throw error;
+      throw unavailable(error);
     } finally {
-      client.release(broken);
+      client.done(broken);
     }
+  }
+
+  /**
+   * A pooled connection with an 'error' listener for as long as it is checked out. pg's
+   * pool listens only on idle connections; a connection that drops while checked out (a
+   * database restart ends every session, even one idle inside a transaction) emits 'error'
+   * with nobody listening, and that would crash the process. The query in flight, if any,
+   * fails on its own; a dropped connection is discarded when released.
+   */
+  private async checkout(): Promise<pg.PoolClient & { done(discard?: boolean): void }> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    let lost = false;
+    const onError = () => {
+      lost = true;
+    };
+    client.on("error", onError);
+    return Object.assign(client, {
+      done(discard = false) {
+        client.removeListener("error", onError);
+        client.release(discard || lost);
+      },
+    });
   }
 
   /** Holds one pooled connection while `fn` runs. */
   async withSession<T>(fn: (session: Executor) => Promise<T>): Promise<T> {
     // fn usually opens transactions too; with the only connection held they would wait forever.
     if (this.pool.options.max < 2) throw new Error("a PostgreSQL session held beside transactions needs a pool of at least 2 connections");
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     const session: Executor = {
       all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
       get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
@@ -100,17 +131,17 @@ export class PostgresDriver implements Driver {
     };
     try {
       const result = await fn(session);
-      client.release();
+      client.done();
       return result;
     } catch (error) {
       // The session may still hold what fn set up (an advisory lock, a setting): discard it.
-      client.release(true);
+      client.done(true);
       throw error;
     }
   }
 
   async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     try {
       await client.query("BEGIN");
       // Serialises concurrent migrators: the second waits here, then sees the first's rows.
@@ -133,7 +164,7 @@ export class PostgresDriver implements Driver {
       await client.query("ROLLBACK").catch(() => {});
       throw error;
     } finally {
-      client.release();
+      client.done();
     }
   }
 
@@ -146,6 +177,31 @@ export class PostgresDriver implements Driver {
     if (this.schema === "public") throw new Error("refusing to drop the public schema");
     await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
   }
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Node socket errors that mean the database is unreachable, not that the statement is wrong. */
+const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+/** SQLSTATEs of a server going away or not taking connections yet: admin/crash shutdown, starting up, too many connections. */
+const UNAVAILABLE_STATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+
+/**
+ * The database is down or restarting, as opposed to refusing the statement: a socket error,
+ * SQLSTATE class 08 (connection exception) or one of the states above, or one of pg's own
+ * messages for a dropped connection or a connect timeout.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (NETWORK_ERRORS.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith("08"))) return true;
+  return /^Connection terminated|not queryable|timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(error.message);
+}
+
+/** A connection fault as UnavailableError (503); any other error unchanged. */
+function unavailable(error: unknown): unknown {
+  if (!isUnavailable(error) || error instanceof UnavailableError) return error;
+  return new UnavailableError(`the database is unavailable (${(error as Error).message}); retry shortly`, { cause: error });
 }
 
 const PREPARED_LIMIT = 500;
@@ -165,7 +221,11 @@ function compile(sql: string): { name: string | undefined; text: string } {
   return entry;
 }
 
-function query<T>(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined) {
+async function query<T>(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined) {
   const { name, text } = compile(sql);
-  return target.query<T & pg.QueryResultRow>({ name, text, values: params as unknown[] | undefined });
+  try {
+    return await target.query<T & pg.QueryResultRow>({ name, text, values: params as unknown[] | undefined });
+  } catch (error) {
+    throw unavailable(error);
+  }
 }
