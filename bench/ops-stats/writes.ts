@@ -12,7 +12,7 @@
  *             skipped (the terminal transition writes run_metrics in any case), which is
  *             what a lifecycle wrote before migration 6.
  *
- *   npx tsx bench/ops-stats/writes.ts [--quick] [--sqlite-only | --postgres-only]
+ *   npx tsx bench/ops-stats/writes.ts [--quick] [--sqlite-only | --postgres-only] [--lifecycles=N]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,7 +27,7 @@ import { isEntry, onExit, runMain } from "../proc.js";
 import { fmt, hasFlag, markdownTable, median, runWorkers } from "../stats.js";
 import { type Backend, PG_URL, QUICK } from "./env.js";
 
-const LIFECYCLES = QUICK ? 300 : 2_000;
+const LIFECYCLES = Number(process.argv.find((a) => a.startsWith("--lifecycles="))?.slice("--lifecycles=".length) ?? (QUICK ? 300 : 2_000));
 const ROUNDS = QUICK ? 1 : 3;
 const CALLERS = 16;
 const VARIANTS = ["current", "no index", "before"] as const;

@@ -5,15 +5,15 @@
  * first completion); it cannot exceed the completion rate, shown beside it. Latency =
  * receipt − completion, queueing behind the backlog included.
  *
- *   npx tsx bench/webhooks/burst.ts [--quick] [--sqlite-only | --postgres-only] [--concurrency=N]
+ *   npx tsx bench/webhooks/burst.ts [--quick] [--sqlite-only | --postgres-only] [--concurrency=N] [--in-process]
  *
  * Alone it measures one dispatcher in this process at each concurrency (16 / 32 / 64, or the
- * one given), and on PostgreSQL also, at the highest, two dispatcher ledgers in this process
- * and two dispatcher processes (bench/webhooks/dispatcher-child.ts) with this one only
- * completing runs and receiving.
+ * one given), and on PostgreSQL also (unless --in-process), at the highest, two dispatcher
+ * ledgers in this process and two dispatcher processes (bench/webhooks/dispatcher-child.ts)
+ * with this one only completing runs and receiving.
  */
 import { CpuWindow, isEntry, runMain, sleep, watchdog } from "../proc.js";
-import { fmt } from "../stats.js";
+import { fmt, hasFlag } from "../stats.js";
 import { log, table } from "./report.js";
 import {
   type Backend,
@@ -64,7 +64,12 @@ export async function burst(backend: Backend, concurrency: number, mode: Dispatc
  * setups at `spread`, or else at the concurrency that delivered fastest. Returns the
  * outcomes and that best concurrency.
  */
-export async function bursts(backend: Backend, concurrencies: readonly number[], spread?: number): Promise<{ outcomes: Outcome[]; best: number }> {
+export async function bursts(
+  backend: Backend,
+  concurrencies: readonly number[],
+  spread?: number,
+  inProcessOnly = false,
+): Promise<{ outcomes: Outcome[]; best: number }> {
   const outcomes: Outcome[] = [];
   let best = concurrencies[0]!;
   let bestRate = 0;
@@ -77,7 +82,7 @@ export async function bursts(backend: Backend, concurrencies: readonly number[],
       best = concurrency;
     }
   }
-  if (backend === "postgres") {
+  if (backend === "postgres" && !inProcessOnly) {
     for (const mode of ["2 ledgers in-process", "2 processes"] as const) {
       const o = await burst(backend, spread ?? best, mode);
       log(o);
@@ -96,7 +101,7 @@ if (isEntry(import.meta.url)) {
   runMain(async () => {
     const given = process.argv.some((a) => a.startsWith("--concurrency=")) ? [flagValue("concurrency", 16)] : CONCURRENCIES;
     const outcomes: Outcome[] = [];
-    for (const backend of BACKENDS) outcomes.push(...(await bursts(backend, given, Math.max(...given))).outcomes);
+    for (const backend of BACKENDS) outcomes.push(...(await bursts(backend, given, Math.max(...given), hasFlag("--in-process"))).outcomes);
     console.log(burstSection(outcomes));
   });
 }
