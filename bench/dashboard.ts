@@ -19,17 +19,13 @@
  * cached in bench/.data/; each invocation serves a copy, deleted at exit. One untimed load
  * warms the server before each page's timed loads. Timing targets are judged on the p95.
  */
-import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
-import { openLedger } from "../src/ledger.js";
-import { SQLITE_MIGRATIONS } from "../src/store/sqlite/migrations.js";
 import { apiCaller, writeDemoRun } from "../test/support/demo-runs.js";
-import { generateRuns, insertRunsSqlite } from "./ops-data.js";
+import { cachedSqlite, finishSqlite, generateRuns, insertRunsSqlite, schemaTag, sqliteWithAgents } from "./ops-data.js";
 import { CpuWindow, onExit, ROOT, runMain, sleep, startServer, stopProcess, watchdog } from "./proc.js";
 import { fmt, hasFlag, markdownTable, msSince, percentile } from "./stats.js";
 
@@ -53,43 +49,25 @@ const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-ne
 const POPULATE_VERSION = 1;
 
 const DATA_DIR = join(ROOT, "bench", ".data");
-const schemaTag = createHash("sha256").update(`${POPULATE_VERSION}:${SQLITE_MIGRATIONS.map((m) => m.sql).join("\n")}`).digest("hex").slice(0, 8);
-const CACHED_DB = join(DATA_DIR, `dashboard-${RUNS}-${AGENTS}-${schemaTag}.db`);
+const CACHED_DB = join(DATA_DIR, `dashboard-${RUNS}-${AGENTS}-${schemaTag(POPULATE_VERSION)}.db`);
 
 // ---------------------------------------------------------------------------------------
 // The database: built once, copied per invocation.
 
 async function populate(file: string): Promise<void> {
   const started = process.hrtime.bigint();
-  const ledger = await openLedger({ url: `sqlite:${file}` });
-  const boot = await ledger.apiKeys.bootstrap(ADMIN_KEY);
-  if (boot === undefined) throw new Error(`${file} already has API keys`);
-  const actor = { organization_id: boot.organization.id, role: "admin" as const };
-  const agentIds: string[] = [];
-  for (let i = 0; i < AGENTS; i++) agentIds.push((await ledger.agents.create(actor, { name: `agent ${i}` })).id);
-  await ledger.close();
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = OFF");
+  const { db, actor, agentIds } = await sqliteWithAgents(file, { agents: AGENTS, adminKey: ADMIN_KEY });
   const end = Date.now();
   // Every run ended, so the server's liveness reaper has nothing to change during the measurements.
   const runs = generateRuns({ count: RUNS, agentIds, fromMs: end - DAYS * 86_400_000, toMs: end, seed: SEED, allEnded: true });
-  insertRunsSqlite(db, boot.organization.id, runs, { events: true });
-  db.pragma("wal_checkpoint(TRUNCATE)");
-  db.close();
+  insertRunsSqlite(db, actor.organization_id, runs, { events: true });
+  finishSqlite(db);
   console.error(`database: ${fmt(RUNS)} runs, ${AGENTS} agents in ${fmt(msSince(started) / 1000, 1)} s`);
 }
 
 /** A fresh copy of the cached database (built first if missing or --rebuild), removed at exit. */
 async function workingDatabase(): Promise<string> {
-  if (hasFlag("--rebuild") || !existsSync(CACHED_DB)) {
-    // Built under a temporary name and renamed when complete, so an interrupted build is never reused.
-    const building = `${CACHED_DB}.building`;
-    for (const file of [CACHED_DB, building]) for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
-    await populate(building);
-    for (const suffix of ["-wal", "-shm"]) rmSync(building + suffix, { force: true });
-    renameSync(building, CACHED_DB);
-  }
+  await cachedSqlite(CACHED_DB, hasFlag("--rebuild"), populate);
   const work = join(DATA_DIR, `dashboard-work-${process.pid}.db`);
   copyFileSync(CACHED_DB, work);
   onExit(() => {

@@ -75,6 +75,7 @@ const FLOOR_SQL = {
   insertMetrics: "INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, tools_used) VALUES (?, ?, ?, ?, '[]')",
   start: `UPDATE runs SET status = 'running', started_at = ?, last_heartbeat_at = ?, updated_at = ?, last_seq_id = last_seq_id + 1
     WHERE id = ? AND status = 'created' RETURNING last_seq_id`,
+  startMetrics: "UPDATE run_metrics SET status = 'running' WHERE id = ?",
   touch: `UPDATE runs SET last_heartbeat_at = ?, updated_at = ?, last_seq_id = last_seq_id + ?
     WHERE id = ? AND status IN ('created', 'running') RETURNING last_seq_id`,
   insertStep: `INSERT INTO steps (id, run_id, agent_id, organization_id, status, model, prompt_tokens, completion_tokens, total_tokens,
@@ -89,7 +90,7 @@ const FLOOR_SQL = {
   setTools: "UPDATE run_metrics SET tools_used = ? WHERE id = ?",
   complete: `UPDATE runs SET status = 'completed', stop_reason = 'end_turn', completed_at = ?, total_duration_ns = ?, updated_at = ?,
     last_seq_id = last_seq_id + 1 WHERE id = ? AND status = 'running' RETURNING last_seq_id`,
-  setRunNs: "UPDATE run_metrics SET run_ns = ? WHERE id = ?",
+  setRunNs: "UPDATE run_metrics SET status = 'completed', run_ns = ? WHERE id = ?",
   recordRunEnd: "UPDATE agents SET last_stop_reason = 'end_turn', last_run_completion = ?, last_run_duration_ms = ? WHERE id = ?",
   audit: "INSERT INTO audit_log (organization_id, action, run_id, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 } as const;
@@ -117,6 +118,7 @@ function floorLifecycle(orgId: string, agentId: string): (() => FloorTransaction
   function* start(): FloorTransaction {
     const now = nowIso();
     const seq = yield ["start", [now, now, now, runId]];
+    yield ["startMetrics", [runId]];
     yield ["insertEvent", [runId, seq, orgId, "status", statusEvent(seq, "running", null, null), now]];
     yield audit("run.update", now, { status: "running", stop_reason: null });
   }

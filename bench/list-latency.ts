@@ -9,14 +9,13 @@
  * populating it takes a while; --rebuild makes it again.
  */
 import Database from "better-sqlite3";
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { newId } from "../src/core/ids.js";
 import type { Actor } from "../src/core/model.js";
 import { openLedger } from "../src/ledger.js";
-import { SQLITE_MIGRATIONS } from "../src/store/sqlite/migrations.js";
+import { cachedSqlite, finishSqlite, prng, schemaTag, sqliteWithAgents } from "./ops-data.js";
 import { fmt, hasFlag, markdownTable, msSince, summarize, type Summary } from "./stats.js";
 
 const QUICK = hasFlag("--quick");
@@ -29,24 +28,10 @@ const TARGET_P99_MS = 5;
 const DAYS = 30;
 const STOP_REASONS: Record<string, string> = { completed: "end_turn", failed: "llm_api_error", cancelled: "cancelled" };
 /** Bump when populate() changes what it writes, so cached databases are rebuilt. */
-const POPULATE_VERSION = 1;
+const POPULATE_VERSION = 2;
 
-const schemaTag = createHash("sha256")
-  .update(`${POPULATE_VERSION}:${SQLITE_MIGRATIONS.map((m) => m.sql).join("\n")}`)
-  .digest("hex")
-  .slice(0, 8);
 const DATA_DIR = fileURLToPath(new URL("./.data/", import.meta.url));
-const FILE = join(DATA_DIR, `runs-${RUNS}-${AGENTS}-${schemaTag}.db`);
-
-/** A small seeded PRNG (mulberry32), so every build has the same shape. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const FILE = join(DATA_DIR, `runs-${RUNS}-${AGENTS}-${schemaTag(POPULATE_VERSION)}.db`);
 
 /**
  * Writes RUNS runs (with their run_metrics rows) in chronological order over the last DAYS
@@ -57,25 +42,16 @@ async function populate(file: string): Promise<void> {
   // Drops this size's databases of earlier schemas too: each is a gigabyte.
   const stale = `runs-${RUNS}-${AGENTS}-`;
   for (const name of existsSync(DATA_DIR) ? readdirSync(DATA_DIR) : []) if (name.startsWith(stale)) rmSync(join(DATA_DIR, name));
-  const ledger = await openLedger({ url: `sqlite:${file}` });
-  const org = await ledger.organizations.createTrusted("bench");
-  const actor: Actor = { organization_id: org.id, role: "write" };
-  const agentIds: string[] = [];
-  for (let i = 0; i < AGENTS; i++) agentIds.push((await ledger.agents.create(actor, { name: `agent ${i}` })).id);
-  await ledger.close();
-
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = OFF");
-  db.pragma("cache_size = -1000000");
+  const { db, actor, agentIds } = await sqliteWithAgents(file, { agents: AGENTS });
+  const orgId = actor.organization_id;
   const insertRun = db.prepare(
     `INSERT INTO runs (id, organization_id, agent_id, status, stop_reason, created_at, updated_at, completed_at, metadata,
        request_config, tags, started_at, last_heartbeat_at, total_duration_ns)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{"source":"bench"}', '{"use_assistant_message":true}', '["bench"]', ?, ?, ?)`,
   );
   const insertMetrics = db.prepare(
-    `INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, run_ns, num_steps, tools_used,
-       prompt_tokens, completion_tokens, total_tokens) VALUES (?, ?, ?, ?, ?, ?, '["web_search"]', ?, ?, ?)`,
+    `INSERT INTO run_metrics (id, organization_id, agent_id, status, run_start_ns, run_ns, num_steps, tools_used,
+       prompt_tokens, completion_tokens, total_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, '["web_search"]', ?, ?, ?)`,
   );
   const random = prng(42);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
@@ -98,10 +74,10 @@ async function populate(file: string): Promise<void> {
       const id = newId("run");
       const agentId = pick(agentIds);
       insertRun.run(
-        id, org.id, agentId, status, STOP_REASONS[status] ?? null, createdAt, completedAt ?? createdAt, completedAt,
+        id, orgId, agentId, status, STOP_REASONS[status] ?? null, createdAt, completedAt ?? createdAt, completedAt,
         status === "created" ? null : createdAt, completedAt ?? createdAt, durationNs,
       );
-      insertMetrics.run(id, org.id, agentId, t * 1_000_000, durationNs, steps, steps * 1_200, steps * 150, steps * 1_350);
+      insertMetrics.run(id, orgId, agentId, status, t * 1_000_000, durationNs, steps, steps * 1_200, steps * 150, steps * 1_350);
     }
   });
   const started = process.hrtime.bigint();
@@ -109,8 +85,7 @@ async function populate(file: string): Promise<void> {
     batch(Math.min(RUNS, i + 100_000));
     console.error(`populating: ${fmt(i)} / ${fmt(RUNS)} runs (${fmt(msSince(started) / 1000, 1)} s)`);
   }
-  db.pragma("wal_checkpoint(TRUNCATE)");
-  db.close();
+  finishSqlite(db);
 }
 
 interface Case {
@@ -120,7 +95,7 @@ interface Case {
 }
 
 async function main(): Promise<void> {
-  if (hasFlag("--rebuild") || !existsSync(FILE)) await populate(FILE);
+  await cachedSqlite(FILE, hasFlag("--rebuild"), populate);
   console.error(`database: ${FILE} (${fmt(statSync(FILE).size / 2 ** 20)} MiB)`);
 
   const ledger = await openLedger({ url: `sqlite:${FILE}` });

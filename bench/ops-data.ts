@@ -1,13 +1,81 @@
 /**
- * Synthetic runs for the operations benchmarks (bench/ops-stats.ts, bench/ops-retention.ts):
- * a seeded generator of realistic run rows (run, run_metrics, one step, one status event) and
- * bulk writers that put them into SQLite (prepared statements in big transactions) or
- * PostgreSQL (10,000-row `INSERT … SELECT FROM unnest($1::text[], …)` batches) with raw SQL.
+ * Synthetic data for the benchmarks that need a large database (bench/ops-stats/,
+ * bench/ops-retention.ts, bench/dashboard.ts, bench/list-latency.ts): a seeded generator of
+ * realistic run rows (run, run_metrics, one step, one status event); bulk writers that put
+ * them into SQLite (prepared statements in big transactions) or PostgreSQL (10,000-row
+ * `INSERT … SELECT FROM unnest($1::text[], …)` batches) with raw SQL; a SQLite file with an
+ * organization and its agents to write them into, cached between runs; and a scratch
+ * PostgreSQL schema.
  */
-import type Database from "better-sqlite3";
-import { randomBytes, randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import pg from "pg";
+import type { Actor } from "../src/core/model.js";
 import { openLedger, type Ledger } from "../src/ledger.js";
+import { SQLITE_MIGRATIONS } from "../src/store/sqlite/migrations.js";
+
+/**
+ * A short tag of the SQLite schema and of what a bench writes (`version`, bumped when its
+ * generator changes), for naming cached databases so that a stale one is never reused.
+ */
+export function schemaTag(version: number): string {
+  return createHash("sha256").update(`${version}:${SQLITE_MIGRATIONS.map((m) => m.sql).join("\n")}`).digest("hex").slice(0, 8);
+}
+
+/**
+ * A migrated SQLite file with one organization and `agents` agents, made through the
+ * ledger, then opened raw for bulk writes (WAL, synchronous off, a 1 GB page cache). With
+ * `adminKey` the organization is the one the superuser key is bootstrapped into, so a server
+ * on the file accepts that key; else it is a trusted organization named `name`.
+ */
+export async function sqliteWithAgents(
+  file: string,
+  options: { agents: number; adminKey?: string; name?: string },
+): Promise<{ db: Database.Database; actor: Actor; agentIds: string[] }> {
+  const ledger = await openLedger({ url: `sqlite:${file}` });
+  let organizationId: string;
+  if (options.adminKey !== undefined) {
+    const boot = await ledger.apiKeys.bootstrap(options.adminKey);
+    if (boot === undefined) throw new Error(`${file} already has API keys`);
+    organizationId = boot.organization.id;
+  } else {
+    organizationId = (await ledger.organizations.createTrusted(options.name ?? "bench")).id;
+  }
+  const actor: Actor = { organization_id: organizationId, role: "write" };
+  const agentIds: string[] = [];
+  for (let i = 0; i < options.agents; i++) agentIds.push((await ledger.agents.create(actor, { name: `agent ${i}` })).id);
+  await ledger.close();
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = OFF");
+  db.pragma("cache_size = -1000000");
+  return { db, actor, agentIds };
+}
+
+/** Checkpoints the WAL into the file and closes it, as the last step of a bulk build. */
+export function finishSqlite(db: Database.Database): void {
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+}
+
+/**
+ * Makes `file` with `build` unless it exists (or `rebuild`), under a temporary name renamed
+ * when complete, so an interrupted build is never reused. Returns whether it was built.
+ */
+export async function cachedSqlite(file: string, rebuild: boolean, build: (path: string) => Promise<void>): Promise<boolean> {
+  if (!rebuild && existsSync(file)) return false;
+  const building = `${file}.building`;
+  const remove = (path: string) => {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  };
+  remove(file);
+  remove(building);
+  await build(building);
+  for (const suffix of ["-wal", "-shm"]) rmSync(building + suffix, { force: true });
+  renameSync(building, file);
+  return true;
+}
 
 /** A small seeded PRNG (mulberry32), so every build has the same shape. */
 export function prng(seed: number): () => number {
@@ -144,8 +212,8 @@ export function insertRunsSqlite(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{"source":"bench"}', '{"use_assistant_message":true}', '["bench"]', ?, ?, ?, ?, ?)`,
   );
   const insertMetrics = db.prepare(
-    `INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, run_ns, num_steps, tools_used,
-       prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO run_metrics (id, organization_id, agent_id, status, run_start_ns, run_ns, num_steps, tools_used,
+       prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertStep = db.prepare(
     `INSERT INTO steps (id, run_id, agent_id, organization_id, status, model, prompt_tokens, completion_tokens, total_tokens, tags, created_at, updated_at)
@@ -167,7 +235,7 @@ export function insertRunsSqlite(
       const r = next.value;
       const events = options.events === true ? 1 : 0;
       insertRun.run(r.id, organizationId, r.agent_id, r.status, r.stop_reason, r.created_at, r.updated_at, r.completed_at, r.started_at, r.updated_at, r.ttft_ns, r.total_duration_ns, events);
-      insertMetrics.run(r.id, organizationId, r.agent_id, r.run_start_ns, r.total_duration_ns, r.num_steps, r.tools_used, r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_input_tokens, r.reasoning_tokens);
+      insertMetrics.run(r.id, organizationId, r.agent_id, r.status, r.run_start_ns, r.total_duration_ns, r.num_steps, r.tools_used, r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_input_tokens, r.reasoning_tokens);
       if (r.step !== null) insertStep.run(r.step.id, r.id, r.agent_id, organizationId, r.step.model, r.step.prompt_tokens, r.step.completion_tokens, r.step.total_tokens, r.created_at, r.updated_at);
       if (events === 1) insertEvent.run(r.id, organizationId, statusEventJson(r, 1), r.updated_at);
       written++;
@@ -216,14 +284,14 @@ export async function insertRunsPostgres(
     );
     await client.query(
       `INSERT INTO run_metrics (id, organization_id, agent_id, run_start_ns, run_ns, num_steps, tools_used, prompt_tokens, completion_tokens,
-         total_tokens, cached_input_tokens, reasoning_tokens)
-       SELECT id, $1, agent_id, run_start_ns, run_ns, num_steps, tools_used, prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens
-       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::jsonb[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
-         AS t(id, agent_id, run_start_ns, run_ns, num_steps, tools_used, prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens)`,
+         total_tokens, cached_input_tokens, reasoning_tokens, status)
+       SELECT id, $1, agent_id, run_start_ns, run_ns, num_steps, tools_used, prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens, status
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::jsonb[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+         AS t(id, agent_id, run_start_ns, run_ns, num_steps, tools_used, prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens, status)`,
       [
         organizationId, col((r) => r.id), col((r) => r.agent_id), col((r) => r.run_start_ns), col((r) => r.total_duration_ns), col((r) => r.num_steps),
         col((r) => r.tools_used), col((r) => r.prompt_tokens), col((r) => r.completion_tokens), col((r) => r.total_tokens),
-        col((r) => r.cached_input_tokens), col((r) => r.reasoning_tokens),
+        col((r) => r.cached_input_tokens), col((r) => r.reasoning_tokens), col((r) => r.status),
       ],
     );
     const started = rs.filter((r) => r.step !== null);

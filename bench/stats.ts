@@ -1,4 +1,4 @@
-/** Small helpers shared by the benchmarks: flags, timing, percentiles, workers, markdown tables. */
+/** Small helpers shared by the benchmarks: flags, timing, percentiles and medians, workers, markdown tables, number formats. */
 
 export function hasFlag(name: string): boolean {
   return process.argv.slice(2).includes(name);
@@ -49,4 +49,23 @@ export function markdownTable(headers: readonly string[], rows: readonly (readon
 /** A number with thousands separators and at most `digits` decimals. */
 export function fmt(value: number, digits = 0): string {
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** The median of unsorted samples (the mean of the middle two for an even count). */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) throw new Error("no samples");
+  const s = [...samples].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Milliseconds with as many decimals as their size deserves: 1,234 · 56.7 · 8.90. */
+export function fmtMs(ms: number): string {
+  return ms >= 100 ? fmt(ms) : ms >= 10 ? fmt(ms, 1) : fmt(ms, 2);
+}
+
+/** The value of `fn` and how long it took, in milliseconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = process.hrtime.bigint();
+  const value = await fn();
+  return [value, msSince(started)];
 }

@@ -1,9 +1,10 @@
 /**
- * Applies a status change to a run with every side effect in the caller's transaction:
- * started_at on entering running; completed_at, total_duration_ns, run_metrics.run_ns, the
- * agent's last_* fields, the settling of pending steps and the webhook delivery on
- * entering a terminal status; and one status event. The write itself is guarded on the run's current status (see
- * core/run-lifecycle.ts), so of concurrent transitions exactly one lands.
+ * Applies a status change to a run with every side effect in the caller's transaction: the
+ * status copied into run_metrics; started_at on entering running; completed_at,
+ * total_duration_ns, run_metrics.run_ns, the agent's last_* fields, the settling of pending
+ * steps and the webhook delivery on entering a terminal status; and one status event. The
+ * write itself is guarded on the run's current status (see core/run-lifecycle.ts), so of
+ * concurrent transitions exactly one lands.
  */
 import { InvalidTransitionError } from "../core/errors.js";
 import type { Run } from "../core/model.js";
@@ -61,9 +62,10 @@ export async function transition(tx: Repos, run: Run, request: TransitionRequest
   if (updated === undefined) throw transitionRejected(run, status, stopReason);
 
   const after = updated.run;
-  if (isTerminal(after.status)) {
+  if (!isTerminal(after.status)) await tx.metrics.recordTransition(after.id, after.status);
+  else {
     const runNs = after.total_duration_ns ?? durationNs(after.created_at, after.completed_at!);
-    await tx.metrics.setRunNs(after.id, runNs);
+    await tx.metrics.recordTransition(after.id, after.status, runNs);
     await tx.agents.recordRunEnd(after.agent_id, after.stop_reason!, after.completed_at!, Math.round(runNs / 1_000_000));
     if (after.status !== "completed") await tx.steps.settlePending(after.id, after.status, now);
     await enqueueRunWebhook(tx, request.organizationId, after, now);

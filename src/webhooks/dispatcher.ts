@@ -12,13 +12,18 @@
  * killed mid-send leaves its claims to be picked up when the lease ends (at least once —
  * receivers dedupe on webhook-id). The loop wakes on commits and at least every poll
  * interval; its errors are reported, never thrown.
+ *
+ * Deliveries are claimed in batches: when no more than half of `concurrency` are in
+ * flight, as many as fit. The claim's transaction also reads the signing secrets of the
+ * batch's organizations, once each, so a rotation is seen from the next batch on. Attempts
+ * go out over kept-alive connections, a pool per origin (sender.ts).
  */
 import type { EventBus } from "../events/bus.js";
 import type { Store } from "../store/store.js";
 import type { WebhookDelivery } from "../store/repos/webhooks.js";
 import type { AddressGuard } from "./address-guard.js";
 import { nextStep } from "./retry-policy.js";
-import { send } from "./sender.js";
+import { WebhookSender } from "./sender.js";
 import { signatureHeader } from "./signing.js";
 import { liveSecrets } from "./service.js";
 import { NO_TELEMETRY, type Telemetry } from "../core/telemetry.js";
@@ -47,8 +52,12 @@ export class WebhookDispatcher {
   private pendingWake = false;
   private inFlight = 0;
   private readonly unsubscribe: () => void;
+  private readonly concurrency: number;
+  private readonly sender: WebhookSender;
 
   constructor(private readonly store: Store, bus: EventBus, private readonly options: DispatcherOptions) {
+    this.concurrency = options.concurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
+    this.sender = new WebhookSender(options.guard, { maxSocketsPerOrigin: this.concurrency });
     // Any commit may have enqueued a delivery; checking the outbox is one indexed query.
     this.unsubscribe = bus.subscribeAll(() => this.poke());
   }
@@ -59,12 +68,13 @@ export class WebhookDispatcher {
     this.loop = this.run();
   }
 
-  /** Stops claiming, waits for attempts in flight. */
+  /** Stops claiming, waits for attempts in flight, closes its connections. */
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe();
     this.poke();
     await this.loop;
+    this.sender.close();
   }
 
   /** Looks at the outbox now. */
@@ -74,18 +84,18 @@ export class WebhookDispatcher {
   }
 
   private async run(): Promise<void> {
-    const concurrency = this.options.concurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
     const attempts = new Set<Promise<void>>();
     while (this.running) {
-      let claimed: WebhookDelivery[] = [];
+      let batch: Batch = { deliveries: [], secrets: new Map() };
+      const room = this.concurrency - this.inFlight;
       try {
-        if (this.inFlight < concurrency) claimed = await this.claim(concurrency - this.inFlight);
+        if (this.inFlight <= this.concurrency / 2) batch = await this.claim(room);
       } catch (error) {
         this.options.onError?.(error);
       }
-      for (const delivery of claimed) {
+      for (const delivery of batch.deliveries) {
         this.inFlight++;
-        const attempt = this.attempt(delivery)
+        const attempt = this.attempt(delivery, batch.secrets.get(delivery.organization_id)!)
           .catch((error: unknown) => this.options.onError?.(error))
           .finally(() => {
             this.inFlight--;
@@ -94,7 +104,8 @@ export class WebhookDispatcher {
           });
         attempts.add(attempt);
       }
-      if (claimed.length > 0 && this.inFlight < concurrency) continue;
+      // A full batch may have left more due; a short one emptied the outbox.
+      if (batch.deliveries.length > 0 && batch.deliveries.length === room && this.inFlight <= this.concurrency / 2) continue;
       await this.sleep(this.options.pollIntervalMs ?? 1_000);
     }
     await Promise.all(attempts);
@@ -116,15 +127,20 @@ export class WebhookDispatcher {
     this.pendingWake = false;
   }
 
-  private claim(limit: number): Promise<WebhookDelivery[]> {
+  /** Claims up to `limit` due deliveries, with the signing secrets of their organizations. */
+  private claim(limit: number): Promise<Batch> {
     const now = new Date();
     // Long enough for the attempt and its bookkeeping; a dead process's claims come back after it.
     const leaseUntil = new Date(now.getTime() + 2 * this.options.timeoutMs + 1_000).toISOString();
-    return this.store.transaction((tx) => tx.webhooks.claimDue(now.toISOString(), leaseUntil, limit));
+    return this.store.transaction(async (tx) => {
+      const deliveries = await tx.webhooks.claimDue(now.toISOString(), leaseUntil, limit);
+      const secrets = new Map<string, string[]>();
+      for (const organizationId of new Set(deliveries.map((d) => d.organization_id))) secrets.set(organizationId, await liveSecrets(tx, organizationId));
+      return { deliveries, secrets };
+    });
   }
 
-  private async attempt(delivery: WebhookDelivery): Promise<void> {
-    const secrets = await this.store.transaction((tx) => liveSecrets(tx, delivery.organization_id));
+  private async attempt(delivery: WebhookDelivery, secrets: readonly string[]): Promise<void> {
     const startedAt = new Date();
     const lagSeconds = Math.max(0, startedAt.getTime() - Date.parse(delivery.next_attempt_at)) / 1000;
     const timestampS = Math.floor(startedAt.getTime() / 1000);
@@ -133,7 +149,7 @@ export class WebhookDispatcher {
       "webhook-timestamp": String(timestampS),
       "webhook-signature": signatureHeader(secrets, delivery.id, timestampS, delivery.payload),
     };
-    const result = await send(delivery.url, headers, delivery.payload, this.options.guard, this.options.timeoutMs);
+    const result = await this.sender.send(delivery.url, headers, delivery.payload, this.options.timeoutMs);
     const number = delivery.attempts + 1;
     const step = nextStep(this.options.retryScheduleMs, number, result.statusCode, result.retryAfter);
     const finishedAt = new Date();
@@ -156,7 +172,7 @@ export class WebhookDispatcher {
           delivered_at: step.kind === "delivered" ? finishedAt.toISOString() : null,
         },
       );
-      await tx.runs.update(delivery.organization_id, delivery.run_id, {
+      await tx.runs.setCallback(delivery.organization_id, delivery.run_id, {
         callback_sent_at: startedAt.toISOString(),
         callback_status_code: result.statusCode ?? null,
         callback_error: error,
@@ -165,4 +181,10 @@ export class WebhookDispatcher {
     (this.options.telemetry ?? NO_TELEMETRY).webhookAttempt(step.kind, lagSeconds);
     this.options.onAttempt?.(delivery, step.kind, result.statusCode);
   }
+}
+
+/** Claimed deliveries and, by organization, the secrets that sign them. */
+interface Batch {
+  deliveries: WebhookDelivery[];
+  secrets: Map<string, string[]>;
 }

@@ -47,7 +47,7 @@ forEachBackend("held writes", (world) => {
       await tx.metrics.insert({ ...metrics, ...usage, run_ns: null, num_steps: 0 });
       await tx.metrics.addUsage(run.id, usage, 1);
       await tx.metrics.addUsage(run.id, usage, 1);
-      await tx.metrics.setRunNs(run.id, 42);
+      await tx.metrics.recordTransition(run.id, "completed", 42);
     });
     const after = await world().ledger.runs.metrics(t.reader, run.id);
     expect(after).toMatchObject({ num_steps: 2, prompt_tokens: 20, total_tokens: 30, run_ns: 42 });
@@ -60,7 +60,7 @@ forEachBackend("held writes", (world) => {
     const event = { run_id: run.id, seq_id: 2, kind: "status" as const, created_at: new Date().toISOString(), event: { type: "x" } };
     await expect(
       store.transaction(async (tx) => {
-        await tx.metrics.setRunNs(run.id, 7);
+        await tx.metrics.recordTransition(run.id, "completed", 7);
         // seq_id 2 is the run's `running` event already: the insert violates the log's uniqueness.
         await tx.events.insertMany(t.orgId, [event]);
       }),

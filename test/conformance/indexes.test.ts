@@ -54,8 +54,16 @@ const CASES: Record<string, { index: RegExp; call: (repos: Repos) => Promise<unk
   "the organization's steps": { index: /steps_org_created/, call: (r) => r.steps.list(ORG, {}, PAGE) },
   "a run's messages": { index: /messages_run_sequence/, call: (r) => r.messages.list(ORG, RUN, undefined, { order: "asc", limit: 100, after: [0] }) },
   "a run's events": { index: /run_events_run_seq/, call: (r) => r.events.list(ORG, RUN, 0, 100) },
-  "a duration percentile of the organization": { index: /runs_org_duration/, call: (r) => r.stats.valueAt(ORG, {}, "total_duration_ns", 990_000) },
-  "a TTFT percentile of the organization": { index: /runs_org_ttft/, call: (r) => r.stats.valueAt(ORG, {}, "ttft_ns", 500_000) },
+  "the organization's duration percentiles": { index: /runs_org_duration/, call: (r) => r.stats.percentilesByRank(ORG, [{ durationCount: 1_000_000, ttftCount: 0 }]) },
+  "the organization's TTFT percentiles": { index: /runs_org_ttft/, call: (r) => r.stats.percentilesByRank(ORG, [{ durationCount: 0, ttftCount: 1_000_000 }]) },
+  "one status's duration percentiles": {
+    index: /runs_org_status_duration/,
+    call: (r) => r.stats.percentilesByRank(ORG, [{ status: "completed", durationCount: 1_000_000, ttftCount: 0 }]),
+  },
+  "one status's TTFT percentiles": {
+    index: /runs_org_status_ttft/,
+    call: (r) => r.stats.percentilesByRank(ORG, [{ status: "failed", durationCount: 0, ttftCount: 1_000_000 }]),
+  },
 };
 
 forEachBackend("indexes", (world) => {

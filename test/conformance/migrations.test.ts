@@ -54,3 +54,46 @@ describe("migrations", () => {
     }
   });
 });
+
+for (const backend of BACKENDS) {
+  describe.skipIf(!backend.available)(`upgrading to run_metrics.status [${backend.name}]`, () => {
+    it("copies every run's status into its metrics row, so statistics by status count existing runs", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "runledger-upgrade-"));
+      const schema = uniqueSchema();
+      const url = backend.name === "sqlite" ? `sqlite:${join(dir, "upgrade.db")}` : `${POSTGRES_URL}?schema=${schema}`;
+      let ledger = await openLedger({ url, listen: false });
+      try {
+        const org = await ledger.organizations.createTrusted("before the upgrade");
+        const actor = { organization_id: org.id, role: "write" as const };
+        const agent = await ledger.agents.create(actor, { name: "a" });
+        for (const end of ["created", "running", "completed", "completed", "failed", "cancelled"] as const) {
+          const run = await ledger.runs.create(actor, { agent_id: agent.id });
+          if (end !== "created" && end !== "cancelled") await ledger.runs.update(actor, run.id, { status: "running" });
+          if (end === "completed" || end === "failed") await ledger.runs.update(actor, run.id, { status: end });
+          if (end === "cancelled") await ledger.runs.cancel(actor, run.id);
+        }
+        // Back to the schema of version 5, with the rows it had.
+        const driver = storeOf(ledger).driver;
+        for (const statement of [
+          "DROP INDEX runs_org_status_duration",
+          "DROP INDEX runs_org_status_ttft",
+          "ALTER TABLE run_metrics DROP COLUMN status",
+          "DELETE FROM schema_migrations WHERE version = 6",
+        ]) await driver.run(statement);
+        await ledger.close();
+
+        ledger = await openLedger({ url, listen: false });
+        const copied = await storeOf(ledger).driver.all<{ id: string; metrics: string; run: string }>(
+          "SELECT m.id, m.status AS metrics, r.status AS run FROM run_metrics m JOIN runs r ON r.id = m.id ORDER BY m.id",
+        );
+        expect(copied.map((row) => row.metrics)).toEqual(copied.map((row) => row.run));
+        const byStatus = await ledger.stats.stats(actor, { group_by: "status" });
+        expect(Object.fromEntries(byStatus.groups.map((g) => [g.group, g.runs]))).toEqual({ cancelled: 1, completed: 2, created: 1, failed: 1, running: 1 });
+      } finally {
+        if (backend.name === "postgres") await storeOf(ledger).driver.run(`DROP SCHEMA ${schema} CASCADE`);
+        await ledger.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}

@@ -1,7 +1,7 @@
 import { Webhook } from "standardwebhooks";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AddressGuard } from "../../src/webhooks/address-guard.js";
-import { send } from "../../src/webhooks/sender.js";
+import { send, WebhookSender } from "../../src/webhooks/sender.js";
 import { WebhookDispatcher } from "../../src/webhooks/dispatcher.js";
 import { forEachBackend, type Tenant, type World } from "../support/fixtures.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
@@ -141,6 +141,35 @@ forEachBackend(
       }
     });
 
+    it("signs each delivery with the secrets its organization has when its batch is claimed", async () => {
+      t ??= await world().tenant();
+      const first = await world().ledger.webhooks.getSecret(t.admin);
+      await world().ledger.webhooks.rotateSecret(t.admin);
+      const run = await endedRun(world(), "completed");
+      await waitFor("the webhook after one rotation", () => receiver.received.find((r) => r.body.includes(run.id)));
+      // A second rotation between batches: the next delivery drops the first secret.
+      const second = await world().ledger.webhooks.getSecret(t.admin);
+      const third = await world().ledger.webhooks.rotateSecret(t.admin);
+      const other = await world().tenant();
+      const otherRun = await other.run({ status: "running", input: { callback_url: receiver.url } });
+      const [next] = await Promise.all([endedRun(world(), "completed"), world().ledger.runs.update(other.writer, otherRun.id, { status: "completed" })]);
+      const got = await waitFor("the webhook after two rotations", () => receiver.received.find((r) => r.body.includes(next.id)));
+      const verifies = (secret: string, r = got) => {
+        try {
+          new Webhook(secret).verify(r.body, r.headers as Record<string, string>);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect([first.secret, second.secret, third.secret].map((secret) => verifies(secret))).toEqual([false, true, true]);
+      // Another organization's delivery, claimed alongside, carries its own secret only.
+      const theirs = await waitFor("the other organization's webhook", () => receiver.received.find((r) => r.body.includes(otherRun.id)));
+      const { secret: otherSecret } = await world().ledger.webhooks.getSecret(other.admin);
+      expect((theirs.headers["webhook-signature"] as string).split(" ")).toHaveLength(1);
+      expect([verifies(otherSecret, theirs), verifies(third.secret, theirs)]).toEqual([true, false]);
+    });
+
     it("refuses private and loopback callback URLs unless allowlisted, at create and at connect time", async () => {
       const strict = new AddressGuard();
       expect(() => strict.checkUrl("http://127.0.0.1:9/hook")).toThrow(/RUNLEDGER_WEBHOOK_ALLOWLIST/);
@@ -170,5 +199,66 @@ forEachBackend("webhook URL validation", (world) => {
       message: expect.stringContaining("RUNLEDGER_WEBHOOK_ALLOWLIST"),
     });
     expect(await world().ledger.runs.list(t.reader)).toEqual([]);
+  });
+});
+
+describe("webhook connections", () => {
+  let receiver: Receiver;
+  let sender: WebhookSender | undefined;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterEach(() => {
+    sender?.close();
+    receiver.received.length = 0;
+    receiver.respond = () => ({ status: 200 });
+  });
+  afterAll(() => receiver.close());
+
+  const post = (url = receiver.url) => sender!.send(url, { "webhook-id": "delivery-x" }, "{}", 2_000);
+
+  it("sends one origin's deliveries over one kept-alive connection, and opens a new one after the idle timeout", async () => {
+    sender = new WebhookSender(new AddressGuard(ALLOW_LOCAL), { maxSocketsPerOrigin: 4, idleTimeoutMs: 200 });
+    const accepted = receiver.connections.accepted;
+    for (let i = 0; i < 5; i++) expect((await post()).statusCode).toBe(200);
+    expect(receiver.connections.accepted - accepted).toBe(1);
+    expect(new Set(receiver.received.map((r) => r.remotePort)).size).toBe(1);
+    await waitFor("the idle connection to close", () => receiver.connections.open === 0);
+    expect((await post()).statusCode).toBe(200);
+    expect(receiver.connections.accepted - accepted).toBe(2);
+  });
+
+  it("opens at most maxSocketsPerOrigin connections to an origin", async () => {
+    sender = new WebhookSender(new AddressGuard(ALLOW_LOCAL), { maxSocketsPerOrigin: 2 });
+    const accepted = receiver.connections.accepted;
+    const results = await Promise.all(Array.from({ length: 8 }, () => post()));
+    expect(results.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
+    expect(receiver.connections.accepted - accepted).toBe(2);
+  });
+
+  it("refuses an address the guard refuses while a connection to the same receiver is pooled", async () => {
+    // The receiver is reachable by the allowlisted name; its address itself is not allowlisted.
+    sender = new WebhookSender(new AddressGuard(["localhost"]), { maxSocketsPerOrigin: 4 });
+    const port = new URL(receiver.url).port;
+    expect((await post(`http://localhost:${port}/hook`)).statusCode).toBe(200);
+    expect(receiver.connections.open).toBeGreaterThan(0);
+    const refused = await post(`http://127.0.0.1:${port}/hook`);
+    expect(refused.error).toMatch(/refused: 127\.0\.0\.1 is a loopback/);
+    expect(receiver.received).toHaveLength(1);
+    expect((await post(`http://localhost:${port}/hook`)).statusCode).toBe(200);
+  });
+
+  it("sends again on a new connection when the receiver dropped the pooled one, and not when a new one fails", async () => {
+    sender = new WebhookSender(new AddressGuard(ALLOW_LOCAL), { maxSocketsPerOrigin: 1 });
+    receiver.respond = (_r, index) => (index === 1 ? "reset" : { status: 200 });
+    expect((await post()).statusCode).toBe(200);
+    expect((await post()).statusCode).toBe(200);
+    expect(receiver.received).toHaveLength(3);
+    expect(receiver.received[2]!.remotePort).not.toBe(receiver.received[0]!.remotePort);
+    receiver.respond = () => "reset";
+    sender.close();
+    const failed = await post();
+    expect(failed.error).toMatch(/socket hang up/);
+    expect(receiver.received).toHaveLength(4);
   });
 });

@@ -4,13 +4,17 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
+  /** The sender's port: requests with the same one came over the same connection. */
+  remotePort: number;
 }
 
 export interface Receiver {
   url: string;
   received: Received[];
-  /** Decides the status (and headers) of each request; default 200. */
-  respond: (request: Received, index: number) => { status: number; headers?: Record<string, string> } | "hang";
+  /** Decides the status (and headers) of each request, or to hang, or to drop its connection unanswered; default 200. */
+  respond: (request: Received, index: number) => { status: number; headers?: Record<string, string> } | "hang" | "reset";
+  /** Connections accepted so far, and those still open. */
+  connections: { accepted: number; open: number };
   close(): Promise<void>;
 }
 
@@ -20,21 +24,31 @@ export async function startReceiver(): Promise<Receiver> {
     url: "",
     received: [],
     respond: () => ({ status: 200 }),
+    connections: { accepted: 0, open: 0 },
     close: async () => {},
   };
   const server: Server = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
-      const entry = { headers: request.headers, body };
+      const entry = { headers: request.headers, body, remotePort: request.socket.remotePort ?? 0 };
       receiver.received.push(entry);
       const answer = receiver.respond(entry, receiver.received.length - 1);
       if (answer === "hang") {
         hanging.add(() => response.destroy());
         return;
       }
+      if (answer === "reset") {
+        request.socket.destroy();
+        return;
+      }
       response.writeHead(answer.status, answer.headers).end("ok");
     });
+  });
+  server.on("connection", (socket) => {
+    receiver.connections.accepted++;
+    receiver.connections.open++;
+    socket.on("close", () => receiver.connections.open--);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();

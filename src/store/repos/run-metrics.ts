@@ -1,4 +1,5 @@
 import type { RunMetrics } from "../../core/model.js";
+import type { RunStatus } from "../../core/run-lifecycle.js";
 import { type Executor, type SqlParam, write } from "../executor.js";
 import { json, param } from "../sql-values.js";
 import { numberOrNull } from "./runs.js";
@@ -58,8 +59,14 @@ export class RunMetricsRepo {
     await write(this.db, "run_metrics", `UPDATE run_metrics SET ${assignments.join(", ")} WHERE id = ?`, [...params, runId]);
   }
 
-  async setRunNs(runId: string, runNs: number): Promise<void> {
-    await write(this.db, "run_metrics", "UPDATE run_metrics SET run_ns = ? WHERE id = ?", [runNs, runId]);
+  /**
+   * Copies the run's new status into its metrics row (with run_ns on entering a terminal
+   * status), in the transition's transaction: the statistics count and sum by status from
+   * run_metrics alone.
+   */
+  async recordTransition(runId: string, status: RunStatus, runNs?: number): Promise<void> {
+    if (runNs === undefined) await write(this.db, "run_metrics", "UPDATE run_metrics SET status = ? WHERE id = ?", [status, runId]);
+    else await write(this.db, "run_metrics", "UPDATE run_metrics SET status = ?, run_ns = ? WHERE id = ?", [status, runNs, runId]);
   }
 
   /** Adds tool names not yet recorded. Callers hold the run's row lock, so the read-merge-write cannot race. */

@@ -4,18 +4,25 @@
  * it is given, the filtered runs with their group key `g` and bucket key `b` (RunStatsRepo
  * builds it), as `f`.
  */
+import { RUN_STATUSES } from "../../core/run-lifecycle.js";
 
 export const PERCENTILES = [50, 95, 99] as const;
 
+/** The number of runs in each status, one column per status, from the status in `column`. */
+export function statusCounts(column: string): string {
+  return RUN_STATUSES.map((status) => `sum(CASE WHEN ${column} = '${status}' THEN 1 ELSE 0 END) AS ${status}`).join(",\n  ");
+}
+
+/** Count, sum and maximum of a duration column (rows without it are not counted), as `<prefix>_count` and so on. */
+export function valueSums(column: string, prefix: "duration" | "ttft"): string {
+  return `count(${column}) AS ${prefix}_count, coalesce(sum(${column}), 0) AS ${prefix}_sum, max(${column}) AS ${prefix}_max`;
+}
+
 /** Counts, sums and maxima of one group from runs' own columns. */
 export const RUN_SUMS = `count(*) AS runs,
-  sum(CASE WHEN status = 'created' THEN 1 ELSE 0 END) AS created,
-  sum(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
-  sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
-  sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-  sum(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-  count(total_duration_ns) AS duration_count, coalesce(sum(total_duration_ns), 0) AS duration_sum, max(total_duration_ns) AS duration_max,
-  count(ttft_ns) AS ttft_count, coalesce(sum(ttft_ns), 0) AS ttft_sum, max(ttft_ns) AS ttft_max`;
+  ${statusCounts("status")},
+  ${valueSums("total_duration_ns", "duration")},
+  ${valueSums("ttft_ns", "ttft")}`;
 
 /** Sums and maxima of one group from run_metrics' columns. */
 export const METRIC_SUMS = `coalesce(sum(prompt_tokens), 0) AS prompt, coalesce(sum(completion_tokens), 0) AS completion, coalesce(sum(total_tokens), 0) AS total,

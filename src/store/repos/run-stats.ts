@@ -1,46 +1,38 @@
 /**
  * Run statistics in SQL on both backends. Percentiles are nearest-rank: the value of rank
- * k = ⌈p·n/100⌉ among the n non-null values. The summary's are read by rank from an index
- * on (organization_id, column), a walk along the index instead of a sort; the groups' come
- * from PostgreSQL's percentile_disc (the same rule) or, on SQLite, window ranks with integer
- * arithmetic, with identical answers. Averages and rates are left to the caller, from exact
- * integer sums and counts.
+ * k = ⌈p·n/100⌉ among the n non-null values. A whole organization's (unfiltered, as a
+ * summary or per status) are read by rank along indexes, with no sort (run-stats-indexed.ts);
+ * the other groups' come from PostgreSQL's percentile_disc (the same rule) or, on SQLite,
+ * window ranks with integer arithmetic, with identical answers. Averages and rates are left
+ * to the caller, from exact integer sums and counts.
  */
 import type { StatsBucket, StatsGroupBy } from "../../core/model.js";
-import type { TokenTotals } from "../../core/reports.js";
 import type { Dialect, Executor, SqlParam } from "../executor.js";
-import { METRIC_SUMS, orderedSetStatement, PERCENTILES, percentileStatement, RUN_SUMS, sumsStatement } from "./run-stats-sql.js";
+import { IndexedStats, NOT_DELETED, type RankedGroup } from "./run-stats-indexed.js";
+import { addUp, statsRow, type StatsRow } from "./run-stats-rows.js";
+import { orderedSetStatement, PERCENTILES, percentileStatement, sumsStatement } from "./run-stats-sql.js";
 import { runFilterSql, type RunFilter } from "./runs.js";
 
-
-export interface StatsRow {
-  group: string | null;
-  bucket: string | null;
-  runs: number;
-  by_status: Record<string, number>;
-  duration: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  ttft: { count: number; sum: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
-  tokens: TokenTotals;
-  steps: { total: number; max: number };
-}
-
-type Row = Record<string, unknown>;
-type RankedColumn = "total_duration_ns" | "ttft_ns";
-type Pick = (kind: "d" | "t", percentile: number) => unknown;
+export type { StatsRow } from "./run-stats-rows.js";
 
 export class RunStatsRepo {
-  constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
+  private readonly indexed: IndexedStats;
+
+  constructor(private readonly db: Executor, private readonly dialect: Dialect) {
+    this.indexed = new IndexedStats(db);
+  }
 
   /**
    * The statistics of every run matching `filter` (`summary`, undefined when none match)
    * and, with `groupBy` or `bucket`, of each group.
    *
-   * For a whole organization (no filter) the summary's percentiles are read by rank along
-   * runs_org_duration and runs_org_ttft, and its sums are added up from the groups' when
-   * the groups are disjoint (every grouping but by model, where a run with two models is in
-   * two groups), so the runs are read once. A filtered summary is one more pass like a
-   * group's: the filter's own index finds its runs, and sorting them is cheaper than walking
-   * the organization's whole percentile index.
+   * For a whole organization (no filter) the summary's sums are added up from the groups'
+   * when the groups are disjoint (every grouping but by model, where a run with two models
+   * is in two groups), or else read from run_metrics and the duration and TTFT indexes
+   * alone; its percentiles are read by rank along those indexes. Grouped by status alone,
+   * the groups are read the same way, per status. A filtered summary is one more pass like
+   * a group's: the filter's own index finds its runs, and sorting them is cheaper than
+   * walking the organization's whole percentile index.
    */
   async report(
     organizationId: string,
@@ -49,55 +41,28 @@ export class RunStatsRepo {
     bucket: StatsBucket | undefined,
   ): Promise<{ summary: StatsRow | undefined; groups: StatsRow[] }> {
     const grouped = groupBy !== undefined || bucket !== undefined;
-    const groups = grouped ? await this.groups(organizationId, filter, groupBy, bucket) : [];
     const present = (row: StatsRow | undefined) => (row === undefined || row.runs === 0 ? undefined : row);
-    if (!isEmpty(filter)) return { summary: present((await this.groups(organizationId, filter, undefined, undefined))[0]), groups };
-
-    const totals = grouped && groupBy !== "model" ? addUp(groups) : await this.organizationSums(organizationId);
-    if (Number(totals.runs) === 0) return { summary: undefined, groups };
-    const ranked = {
-      d: await this.byRank(organizationId, "total_duration_ns", Number(totals.duration_count)),
-      t: await this.byRank(organizationId, "ttft_ns", Number(totals.ttft_count)),
-    };
-    return { summary: statsRow(totals, (kind, p) => ranked[kind][PERCENTILES.indexOf(p as (typeof PERCENTILES)[number])]), groups };
-  }
-
-  /**
-   * The sums over every run of the organization, from runs and from run_metrics each read
-   * alone (soft-deleted runs left out of the metrics by id) rather than joined row by row.
-   */
-  private async organizationSums(organizationId: string): Promise<Row> {
-    const onRuns = await this.db.get(`SELECT ${RUN_SUMS} FROM runs r WHERE r.organization_id = ? AND r.deleted_at IS NULL`, [organizationId]);
-    const onMetrics = await this.db.get(`SELECT ${METRIC_SUMS} FROM run_metrics m WHERE m.organization_id = ? AND ${NOT_DELETED}`, [organizationId, organizationId]);
-    return { ...onRuns, ...onMetrics };
-  }
-
-  /**
-   * The nearest-rank percentiles of `column` over the `count` runs of the organization that
-   * have it: for each, the value at offset k − 1 in the column's order, a walk along
-   * runs_org_duration or runs_org_ttft that sorts nothing.
-   */
-  private async byRank(organizationId: string, column: RankedColumn, count: number): Promise<(number | null)[]> {
-    const values: (number | null)[] = [];
-    for (const p of PERCENTILES) {
-      if (count === 0) {
-        values.push(null);
-        continue;
-      }
-      const row = await this.valueAt(organizationId, {}, column, Math.floor((count * p + 99) / 100) - 1);
-      values.push(row === undefined ? null : Number(row));
+    if (!isEmpty(filter)) {
+      const groups = grouped ? await this.groups(organizationId, filter, groupBy, bucket) : [];
+      return { summary: present((await this.groups(organizationId, filter, undefined, undefined))[0]), groups };
     }
-    return values;
+    const groups =
+      groupBy === "status" && bucket === undefined ? await this.indexed.byStatus(organizationId)
+      : grouped ? await this.groups(organizationId, filter, groupBy, bucket)
+      : [];
+    const totals = grouped && groupBy !== "model" ? addUp(groups) : (await this.indexed.sums(organizationId, false))[0];
+    if (totals === undefined || Number(totals.runs) === 0) return { summary: undefined, groups };
+    const whole = { durationCount: Number(totals.duration_count ?? 0), ttftCount: Number(totals.ttft_count ?? 0) };
+    const [ranked] = await this.indexed.percentiles(organizationId, [whole]);
+    return { summary: statsRow(totals, (kind, p) => ranked![kind][PERCENTILES.indexOf(p as (typeof PERCENTILES)[number])]), groups };
   }
 
-  /** The value of `column` at `offset` (0-based) in ascending order over the filtered runs that have it. */
-  async valueAt(organizationId: string, filter: RunFilter, column: RankedColumn, offset: number): Promise<number | undefined> {
-    const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
-    const row = await this.db.get<{ x: unknown }>(
-      `SELECT r.${column} AS x FROM runs r${joins} WHERE ${conditions.join(" AND ")} AND r.${column} IS NOT NULL ORDER BY r.${column} LIMIT 1 OFFSET ?`,
-      [...params, offset],
-    );
-    return row === undefined || row.x === null ? undefined : Number(row.x);
+  /**
+   * The nearest-rank percentiles of duration and TTFT over the organization's runs (or one
+   * status's), read by rank along the indexes that hold them in order.
+   */
+  percentilesByRank(organizationId: string, groups: readonly RankedGroup[]): Promise<{ d: (number | null)[]; t: (number | null)[] }[]> {
+    return this.indexed.percentiles(organizationId, groups);
   }
 
   /**
@@ -165,9 +130,6 @@ export class RunStatsRepo {
  */
 const METRICS_FILTERS: ReadonlySet<string> = new Set(["step_count", "tools_used"]);
 
-/** run_metrics rows of runs that are not soft-deleted; binds the organization id (the partial index runs_deleted finds the others). */
-const NOT_DELETED = "m.id NOT IN (SELECT d.id FROM runs d WHERE d.organization_id = ? AND d.deleted_at IS NOT NULL)";
-
 function isEmpty(filter: RunFilter): boolean {
   return Object.values(filter).every((value) => value === undefined);
 }
@@ -193,64 +155,4 @@ function metricsAlone(dialect: Dialect, organizationId: string, filter: RunFilte
 /** The key of one percentile row: column kind, group and bucket (either may be null). */
 function viewKey(kind: unknown, group: unknown, bucket: unknown): string {
   return JSON.stringify([kind, group ?? null, bucket ?? null]);
-}
-
-/** A statement's row of counts and sums, with the percentiles `pick` finds for it. */
-function statsRow(row: Row, pick: Pick): StatsRow {
-  const n = (column: string) => Number(row[column] ?? 0);
-  const nullable = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  const distribution = (kind: "d" | "t", prefix: string) => ({
-    count: n(`${prefix}_count`),
-    sum: n(`${prefix}_sum`),
-    max: nullable(row[`${prefix}_max`]),
-    p50: nullable(pick(kind, 50)),
-    p95: nullable(pick(kind, 95)),
-    p99: nullable(pick(kind, 99)),
-  });
-  return {
-    group: (row.g as string | null) ?? null,
-    bucket: (row.b as string | null) ?? null,
-    runs: n("runs"),
-    by_status: { created: n("created"), running: n("running"), completed: n("completed"), failed: n("failed"), cancelled: n("cancelled") },
-    duration: distribution("d", "duration"),
-    ttft: distribution("t", "ttft"),
-    tokens: {
-      prompt: n("prompt"),
-      completion: n("completion"),
-      total: n("total"),
-      cached_input: n("cached_input"),
-      cache_write: n("cache_write"),
-      reasoning: n("reasoning"),
-    },
-    steps: { total: n("steps_total"), max: n("steps_max") },
-  };
-}
-
-/**
- * The sums row of the union of disjoint groups, in the sums statement's column names:
- * counts and sums add up, maxima take the largest. Only for groups that never share a run.
- */
-function addUp(groups: readonly StatsRow[]): Row {
-  const sum = (of: (g: StatsRow) => number) => groups.reduce((total, g) => total + of(g), 0);
-  const max = (of: (g: StatsRow) => number | null) =>
-    groups.reduce<number | null>((top, g) => {
-      const value = of(g);
-      return value === null || (top !== null && top >= value) ? top : value;
-    }, null);
-  const row: Row = {
-    g: null,
-    b: null,
-    runs: sum((g) => g.runs),
-    duration_count: sum((g) => g.duration.count),
-    duration_sum: sum((g) => g.duration.sum),
-    duration_max: max((g) => g.duration.max),
-    ttft_count: sum((g) => g.ttft.count),
-    ttft_sum: sum((g) => g.ttft.sum),
-    ttft_max: max((g) => g.ttft.max),
-    steps_total: sum((g) => g.steps.total),
-    steps_max: max((g) => g.steps.max) ?? 0,
-  };
-  for (const status of Object.keys(groups[0]?.by_status ?? {})) row[status] = sum((g) => g.by_status[status]!);
-  for (const kind of ["prompt", "completion", "total", "cached_input", "cache_write", "reasoning"] as const) row[kind] = sum((g) => g.tokens[kind]);
-  return row;
 }

@@ -122,6 +122,21 @@ export class RunRepo {
     return row && { run: toRun(row), lastSeqId: Number(row.last_seq_id) };
   }
 
+  /** Records the latest webhook attempt on the run (its callback_* fields). */
+  async setCallback(
+    organizationId: string,
+    id: string,
+    callback: Pick<Run, "callback_sent_at" | "callback_status_code" | "callback_error">,
+  ): Promise<void> {
+    await this.db.run("UPDATE runs SET callback_sent_at = ?, callback_status_code = ?, callback_error = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL", [
+      callback.callback_sent_at,
+      callback.callback_status_code,
+      callback.callback_error,
+      id,
+      organizationId,
+    ]);
+  }
+
   async delete(organizationId: string, id: string): Promise<boolean> {
     return (await this.db.run("DELETE FROM runs WHERE id = ? AND organization_id = ?", [id, organizationId])) === 1;
   }

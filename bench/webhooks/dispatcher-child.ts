@@ -1,14 +1,14 @@
 /**
- * A webhook dispatcher alone in its own process, for bench/webhooks.ts: opens a ledger on
- * the URL, dispatches with the given concurrency, says "ready" over IPC, and stops on
+ * A webhook dispatcher alone in its own process, for the webhook benchmarks: opens a ledger
+ * on the URL, dispatches with the given concurrency, says "ready" over IPC, and stops on
  * SIGTERM (or when the parent goes away).
  *
- *   (forked) bench/webhook-dispatcher-child.ts <database url> <concurrency>
+ *   (forked) bench/webhooks/dispatcher-child.ts <database url> <concurrency>
  */
-import { openLedger } from "../src/ledger.js";
-import { AddressGuard } from "../src/webhooks/address-guard.js";
-import { WebhookDispatcher } from "../src/webhooks/dispatcher.js";
-import { storeOf } from "../src/store/store.js";
+import { openLedger } from "../../src/ledger.js";
+import { AddressGuard } from "../../src/webhooks/address-guard.js";
+import { WebhookDispatcher } from "../../src/webhooks/dispatcher.js";
+import { storeOf } from "../../src/store/store.js";
 
 const [url, concurrency] = process.argv.slice(2);
 const ledger = await openLedger({ url: url!, webhookAllowlist: ["127.0.0.1"], migrate: false });
