@@ -182,7 +182,9 @@ export class LivenessReaper {
           organizationId: candidate.organization_id,
           status: "failed",
           stopReason: due.reason,
-          now: at,
+          // Stamped when it happens, not when the sweep began: the organization feed re-reads
+          // recent events by their time to catch late commits, so a stale stamp could hide it.
+          now: laterOf(at, new Date().toISOString()),
           set: { error: { type: due.reason, message: explain(run, due) } },
           telemetry: this.options.telemetry ?? NO_TELEMETRY,
         });
@@ -250,4 +252,9 @@ function explain(run: Run, due: OverdueRun): string {
 
 function source(own: number | null): string {
   return own === null ? ", the server default" : "";
+}
+
+/** The later of two ISO instants (a sweep given a future `now` keeps it). */
+function laterOf(a: string, b: string): string {
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
