@@ -6,11 +6,16 @@ export interface Received {
   body: string;
 }
 
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+}
+
 export interface Receiver {
   url: string;
   received: Received[];
-  /** Decides the status (and headers) of each request; default 200. */
-  respond: (request: Received, index: number) => { status: number; headers?: Record<string, string> } | "hang";
+  /** Decides the status (and headers) of each request, at once or later; default 200. */
+  respond: (request: Received, index: number) => Answer | "hang" | Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,11 @@ export async function startReceiver(): Promise<Receiver> {
       const answer = receiver.respond(entry, receiver.received.length - 1);
       if (answer === "hang") {
         hanging.add(() => response.destroy());
+        return;
+      }
+      if (answer instanceof Promise) {
+        hanging.add(() => response.destroy());
+        void answer.then((later) => response.writeHead(later.status, later.headers).end("ok"));
         return;
       }
       response.writeHead(answer.status, answer.headers).end("ok");
