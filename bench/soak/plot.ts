@@ -25,8 +25,9 @@ function niceCeiling(max: number): number {
 }
 
 function label(value: number): string {
-  if (value >= 100) return value.toFixed(0);
-  if (value >= 10) return value.toFixed(1).replace(/\.0$/, "");
+  const size = Math.abs(value);
+  if (size >= 100) return value.toFixed(0);
+  if (size >= 10) return value.toFixed(1).replace(/\.0$/, "");
   return value.toFixed(2).replace(/\.?0+$/, "");
 }
 
@@ -37,13 +38,14 @@ function chart(j: Judgement, warmupS: number, totalS: number, x0: number, y0: nu
   const yMax = niceCeiling(Math.max(...points.map((p) => p.v), j.first, j.last) * 1.1);
   const sx = (t: number) => x0 + PAD.left + (t / totalS) * plotW;
   const sy = (v: number) => y0 + PAD.top + plotH - (Math.max(0, Math.min(v, yMax)) / yMax) * plotH;
-  const colour = j.pass ? "#1a7f37" : "#cf222e";
+  const judged = j.series.judged !== false;
+  const colour = !judged ? "#6e7781" : j.pass ? "#1a7f37" : "#cf222e";
   const out: string[] = [];
   out.push(`<rect x="${x0 + PAD.left}" y="${y0 + PAD.top}" width="${plotW}" height="${plotH}" fill="#fff" stroke="#d0d7de"/>`);
   out.push(`<rect x="${x0 + PAD.left}" y="${y0 + PAD.top}" width="${(warmupS / totalS) * plotW}" height="${plotH}" fill="#f0f0f0"/>`);
   out.push(
     `<text x="${x0 + PAD.left}" y="${y0 + 14}" font-weight="bold">${escape(j.series.name)} (${escape(j.series.unit)})</text>`,
-    `<text x="${x0 + W - PAD.right}" y="${y0 + 14}" text-anchor="end" fill="${colour}" font-weight="bold">${j.pass ? "PASS" : "FAIL"}</text>`,
+    `<text x="${x0 + W - PAD.right}" y="${y0 + 14}" text-anchor="end" fill="${colour}" font-weight="bold">${!judged ? "context" : j.pass ? "PASS" : "FAIL"}</text>`,
     `<text x="${x0 + PAD.left}" y="${y0 + 26}" fill="#57606a">${escape(`${label(j.first)} → ${label(j.last)}, ${j.hourly >= 0 ? "+" : ""}${label(j.hourly)}/h`)}</text>`,
   );
   for (const v of [0, yMax / 2, yMax]) {

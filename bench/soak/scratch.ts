@@ -2,8 +2,11 @@
  * A fresh database per soak run and its WAL size. SQLite: a file in a temp directory, removed
  * at exit; WAL = the size of its `-wal` file. PostgreSQL: `CREATE DATABASE soak_<random>` on
  * the server's `postgres` database, dropped at exit (WITH (FORCE), which ends only that
- * database's sessions); WAL = `sum(size) FROM pg_ls_waldir()`, the server's WAL directory —
- * that is the whole cluster's, shared with whatever else uses the server.
+ * database's sessions); WAL = the bytes of WAL written since the previous reading
+ * (`pg_wal_lsn_diff` of `pg_current_wal_lsn()`). That is the whole cluster's, shared with
+ * whatever else uses the server: PostgreSQL keeps no WAL figure per database. The WAL
+ * directory's size (`pg_ls_waldir()`) is no measure at all here: with the default
+ * `max_wal_size` it sits at its 1 GiB of recycled segments.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,7 +20,7 @@ export const PG_ADMIN_URL = process.env.RUNLEDGER_SOAK_POSTGRES_URL ?? "postgres
 
 export interface Scratch {
   databaseUrl: string;
-  /** Bytes of WAL now. */
+  /** SQLite: the WAL file's size now. PostgreSQL: WAL bytes written since the previous call. */
   walBytes(): Promise<number>;
   drop(): Promise<void>;
 }
@@ -52,9 +55,16 @@ export async function postgresScratch(): Promise<Scratch> {
   });
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
+  const position = async () => (await admin.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]!.lsn;
+  let last = await position();
   return {
     databaseUrl: url.toString(),
-    walBytes: async () => Number((await admin.query<{ bytes: string }>("SELECT sum(size)::bigint AS bytes FROM pg_ls_waldir()")).rows[0]!.bytes),
+    walBytes: async () => {
+      const now = await position();
+      const written = await admin.query<{ bytes: string }>("SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint AS bytes", [now, last]);
+      last = now;
+      return Number(written.rows[0]!.bytes);
+    },
     drop: async () => {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       dropped = true;
