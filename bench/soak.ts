@@ -90,14 +90,15 @@ async function call<T>(base: string, method: string, path: string, body?: unknow
   return JSON.parse(text) as T;
 }
 
+/** One server at a time, so the others keep serving while one is paused in its full GCs. */
 async function gcHeapMiB(servers: readonly ServerProcess[]): Promise<number[]> {
-  return Promise.all(
-    servers.map(async (server) => {
-      const url = inspectorUrl(server.head());
-      if (url === undefined) throw new Error("a server printed no inspector URL");
-      return (await gcAndHeapUsage(url)).usedSize / 2 ** 20;
-    }),
-  );
+  const out: number[] = [];
+  for (const server of servers) {
+    const url = inspectorUrl(server.head());
+    if (url === undefined) throw new Error("a server printed no inspector URL");
+    out.push((await gcAndHeapUsage(url)).usedSize / 2 ** 20);
+  }
+  return out;
 }
 
 /** Lines a server logged at error level or above (pino: level ≥ 50). */
@@ -120,6 +121,8 @@ function seriesOf(samples: readonly Sample[], processes: number, backend: Backen
       { name: `RSS anon${suffix(i)}`, unit: "MiB", bound: BOUNDS.rss, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.rssAnonMiB })) },
       { name: `RSS file + shmem${suffix(i)}`, unit: "MiB", bound: BOUNDS.rss, judged: false, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.rssFileMiB })) },
       { name: `heap used${suffix(i)}`, unit: "MiB", bound: BOUNDS.heap, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.heapUsedMiB })) },
+      { name: `heap committed${suffix(i)}`, unit: "MiB", bound: BOUNDS.heap, judged: false, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.heapTotalMiB })) },
+      { name: `external${suffix(i)}`, unit: "MiB", bound: BOUNDS.heap, judged: false, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.externalMiB })) },
       { name: `event-loop p99${suffix(i)}`, unit: "ms", bound: BOUNDS.loop, points: samples.map((s) => ({ t: s.t, v: s.processes[i]!.loopP99Ms })) },
     );
   }
@@ -128,10 +131,13 @@ function seriesOf(samples: readonly Sample[], processes: number, backend: Backen
     const points = samples.filter((s) => s.p99.has(kind)).map((s) => ({ t: s.t, v: s.p99.get(kind)! }));
     out.push({ name: `p99 ${kind}`, unit: "ms", bound: BOUNDS.latency, points });
   }
+  // PostgreSQL's WAL is the whole cluster's, written by whatever else uses the server too:
+  // shown beside the figures, not judged.
   out.push({
     name: backend === "sqlite" ? "WAL file size" : "WAL written per 10 s (cluster)",
     unit: "MiB",
     bound: backend === "sqlite" ? BOUNDS.sqliteWal : BOUNDS.postgresWal,
+    judged: backend === "sqlite",
     points: samples.map((s) => ({ t: s.t, v: s.walMiB })),
   });
   const context = { change: 0, hourly: 0, floor: 0 };

@@ -19,6 +19,9 @@ export interface ProcessSample {
   rssAnonMiB: number;
   rssFileMiB: number;
   heapUsedMiB: number;
+  /** V8's committed heap, and memory held outside it for JS objects (Buffers): where RSS anon goes besides native code. */
+  heapTotalMiB: number;
+  externalMiB: number;
   loopP99Ms: number;
   /** runledger_retention_deleted_runs_total, summed over kinds. */
   retentionDeleted: number;
@@ -90,6 +93,8 @@ async function processSample(server: { pid: number; baseUrl: string }): Promise<
     rssAnonMiB: parts.anon / 1024,
     rssFileMiB: (parts.file + parts.shmem) / 1024,
     heapUsedMiB: metric(text, "runledger_process_nodejs_heap_size_used_bytes") / MiB,
+    heapTotalMiB: metric(text, "runledger_process_nodejs_heap_size_total_bytes") / MiB,
+    externalMiB: metric(text, "runledger_process_nodejs_external_memory_bytes") / MiB,
     loopP99Ms: metric(text, "runledger_process_nodejs_eventloop_lag_p99_seconds") * 1_000,
     retentionDeleted,
   };
