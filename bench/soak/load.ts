@@ -103,9 +103,9 @@ export class SoakLoad {
     );
   }
 
-  /** Stops scheduling and waits for every request in flight. */
+  /** Stops scheduling and waits for every request in flight; start() begins again. */
   async stop(): Promise<void> {
-    for (const stop of this.stops) stop();
+    for (const stop of this.stops.splice(0)) stop();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
