@@ -115,6 +115,7 @@ function errorLines(server: ServerProcess): string[] {
 
 function seriesOf(samples: readonly Sample[], processes: number, backend: Backend): Series[] {
   const out: Series[] = [];
+  const finite = (series: Series): Series => ({ ...series, points: series.points.filter((p) => Number.isFinite(p.v)) });
   const suffix = (i: number) => (processes === 1 ? "" : ` · server ${i + 1}`);
   for (let i = 0; i < processes; i++) {
     out.push(
@@ -149,7 +150,7 @@ function seriesOf(samples: readonly Sample[], processes: number, backend: Backen
     { name: "machine CPU busy", unit: "% of both cores", bound: context, judged: false, points: samples.map((s) => ({ t: s.t, v: s.machineBusyPct })) },
     { name: "idle probe's event-loop p99", unit: "ms", bound: context, judged: false, points: samples.map((s) => ({ t: s.t, v: s.probeLoopP99Ms })) },
   );
-  return out;
+  return out.map(finite);
 }
 
 async function soak(backend: Backend): Promise<BackendResult> {

@@ -107,7 +107,15 @@ export async function takeSample(
   walBytes: () => Promise<number>,
   machine: MachineContext,
 ): Promise<Sample> {
-  const [processes, wal, context] = await Promise.all([Promise.all(servers.map(processSample)), walBytes(), machine.read()]);
+  // A scrape that fails or takes over 10 s is an error of the run and leaves the window's
+  // figures of that process empty (NaN: the verdict and the plot skip them).
+  const scrape = (server: { pid: number; baseUrl: string }) =>
+    processSample(server).catch((error: unknown): ProcessSample => {
+      recorder.error("metrics", `${server.baseUrl}/metrics: ${String(error)}`);
+      const none = Number.NaN;
+      return { rssMiB: none, rssAnonMiB: none, rssFileMiB: none, heapUsedMiB: none, heapTotalMiB: none, externalMiB: none, loopP99Ms: none, retentionDeleted: 0 };
+    });
+  const [processes, wal, context] = await Promise.all([Promise.all(servers.map(scrape)), walBytes(), machine.read()]);
   const window = recorder.take();
   return {
     t,
