@@ -11,8 +11,7 @@
  * open loop; SSE followers and the webhook receiver are in bench/soak/followers.ts; the
  * samples in bench/soak/sampler.ts; "flat" is defined in bench/soak/verdict.ts. The
  * servers run with --inspect=127.0.0.1:0 so the soak can also read V8's heap after two
- * forced full GCs, with the load paused: just before the end of the warm-up and after the
- * load.
+ * forced full GCs, with the load paused: halfway through the warm-up and after the load.
  *
  * Prints a markdown table per backend on stdout (progress on stderr), writes
  * docs/soak-<backend>.svg, and exits 0 when every series of every backend passed and
@@ -54,8 +53,12 @@ const BACKENDS: Backend[] = flags.backend === "both" ? ["sqlite", "postgres"] : 
 const TOTAL_S = MINUTES * 60;
 /** Two minutes, or a fifth of a shorter soak, in whole samples. */
 const WARMUP_S = Math.max(SAMPLE_EVERY_MS / 1000, Math.min(120, Math.round(TOTAL_S / 5 / 10) * 10));
-/** The heap after forced GCs is read with the load paused, 10 s before the warm-up ends, and after the load. */
-const GC_READ_AT_S = Math.max(SAMPLE_EVERY_MS / 1000, WARMUP_S - 10);
+/**
+ * The heap after forced GCs is read with the load paused, halfway through the warm-up (a
+ * full GC hands memory back to the system, and RSS takes a minute or two to grow back: read
+ * later, that regrowth lands in the judged window), and after the load.
+ */
+const GC_READ_AT_S = Math.max(SAMPLE_EVERY_MS / 1000, Math.round(WARMUP_S / 2 / 10) * 10);
 const SETTLE_MS = 2_000;
 const RUN_FOLLOWERS = 4;
 const FEED_FOLLOWERS = 2;
