@@ -155,6 +155,21 @@ export function rssKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/**
+ * A process's resident memory in KiB, split: `anon` is its own (heap, stacks, native
+ * allocations), `file` is file pages mapped in (code, and a memory-mapped SQLite database),
+ * `shmem` shared memory (SQLite's -shm index).
+ */
+export function rssPartsKiB(pid: number): { anon: number; file: number; shmem: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const read = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status);
+    if (!match) throw new Error(`no ${name} for ${pid}`);
+    return Number(match[1]);
+  };
+  return { anon: read("RssAnon"), file: read("RssFile"), shmem: read("RssShmem") };
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");

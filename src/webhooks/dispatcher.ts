@@ -156,6 +156,9 @@ export class WebhookDispatcher {
     const error =
       result.error ?? (step.kind === "delivered" ? null : step.kind === "dead" ? `HTTP ${result.statusCode}: ${step.reason}` : `HTTP ${result.statusCode}`);
     await this.store.transaction(async (tx) => {
+      // A run deleted while its webhook was in flight took its deliveries with it: the
+      // attempt was made, but there is nothing left to record it on.
+      if (!(await tx.webhooks.lockForAttempt(delivery.run_id, delivery.id))) return;
       await tx.webhooks.recordAttempt(
         delivery.id,
         {

@@ -16,6 +16,8 @@ forEachBackend(
     let receiver: Receiver;
     let dispatcher: WebhookDispatcher;
     let t: Tenant;
+    const dispatchErrors: unknown[] = [];
+    const attempted: string[] = [];
 
     beforeAll(async () => {
       receiver = await startReceiver();
@@ -24,6 +26,8 @@ forEachBackend(
         retryScheduleMs: [20, 20, 20],
         timeoutMs: 2_000,
         pollIntervalMs: 25,
+        onError: (error) => dispatchErrors.push(error),
+        onAttempt: (delivery) => attempted.push(delivery.run_id),
       });
       dispatcher.start();
     });
@@ -80,6 +84,20 @@ forEachBackend(
         [200, "delivered"],
       ]);
       expect(JSON.parse(receiver.received[2]!.body)).toMatchObject({ type: "run.failed", stop_reason: "llm_api_error" });
+    });
+
+    it("finishes quietly an attempt whose run was deleted while the webhook was being sent", async () => {
+      let answer!: () => void;
+      const answered = new Promise<{ status: number }>((resolve) => (answer = () => resolve({ status: 200 })));
+      receiver.respond = () => answered;
+      const run = await endedRun(world(), "completed");
+      await waitFor("the webhook to arrive", () => receiver.received.find((r) => r.body.includes(run.id)));
+      await world().ledger.runs.delete(t.writer, run.id);
+      const errorsBefore = dispatchErrors.length;
+      answer();
+      await waitFor("the attempt to finish", () => attempted.includes(run.id) || dispatchErrors.length > errorsBefore);
+      expect(dispatchErrors.slice(errorsBefore)).toEqual([]);
+      await expect(world().ledger.runs.get(t.reader, run.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
     it("sends a cancelled run's webhook", async () => {

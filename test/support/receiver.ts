@@ -8,11 +8,16 @@ export interface Received {
   remotePort: number;
 }
 
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+}
+
 export interface Receiver {
   url: string;
   received: Received[];
-  /** Decides the status (and headers) of each request, or to hang, or to drop its connection unanswered; default 200. */
-  respond: (request: Received, index: number) => { status: number; headers?: Record<string, string> } | "hang" | "reset";
+  /** Decides the status (and headers) of each request, at once or later, or to hang, or to drop its connection unanswered; default 200. */
+  respond: (request: Received, index: number) => Answer | "hang" | "reset" | Promise<Answer>;
   /** Connections accepted so far, and those still open. */
   connections: { accepted: number; open: number };
   close(): Promise<void>;
@@ -40,6 +45,11 @@ export async function startReceiver(): Promise<Receiver> {
       }
       if (answer === "reset") {
         request.socket.destroy();
+        return;
+      }
+      if (answer instanceof Promise) {
+        hanging.add(() => response.destroy());
+        void answer.then((later) => response.writeHead(later.status, later.headers).end("ok"));
         return;
       }
       response.writeHead(answer.status, answer.headers).end("ok");

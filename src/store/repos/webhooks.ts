@@ -79,6 +79,17 @@ export class WebhookRepo {
     return row?.at ?? undefined;
   }
 
+  /**
+   * Locks the delivery's run, then says whether the delivery still exists. Deleting a run
+   * locks the run first and its deliveries after (by cascade), so an attempt recorded under
+   * this lock never deadlocks with a delete, and never inserts its row for a delivery that a
+   * delete has just removed. Soft-deleted runs count: their deliveries are still kept.
+   */
+  async lockForAttempt(runId: string, deliveryId: string): Promise<boolean> {
+    if ((await this.db.get(`SELECT id FROM runs WHERE id = ?${this.dialect.forUpdate}`, [runId])) === undefined) return false;
+    return (await this.db.get("SELECT id FROM webhook_deliveries WHERE id = ?", [deliveryId])) !== undefined;
+  }
+
   async recordAttempt(
     deliveryId: string,
     attempt: WebhookAttempt,
