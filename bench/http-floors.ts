@@ -169,6 +169,8 @@ interface Result {
   server: Measured[];
   floor: Measured[];
   ratios: number[];
+  /** Floor CPU per request over runledger's, per round. */
+  cpuRatios: number[];
   serverHalf?: Measured;
   floorHalf?: Measured;
 }
@@ -218,7 +220,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   let writeRate = 4_000;
   for (const route of routes) {
-    const result: Result = { route: route.label, key: route.key, server: [], floor: [], ratios: [] };
+    const result: Result = { route: route.label, key: route.key, server: [], floor: [], ratios: [], cpuRatios: [] };
     const timed = route.key === "patch";
     for (const subject of [server, floor]) {
       const spec = await route.spec(subject, Math.ceil(writeRate * WARMUP_S));
@@ -234,6 +236,7 @@ async function main(): Promise<void> {
         pair[subject === server ? 0 : 1] = m;
       }
       result.ratios.push(pair[0]!.rps / pair[1]!.rps);
+      result.cpuRatios.push(cpuPerRequest(pair[1]!) / cpuPerRequest(pair[0]!));
     }
     if (route.key === "post") writeRate = Math.max(...result.floor.map((m) => m.rps), ...result.server.map((m) => m.rps));
     results.push(result);
@@ -272,10 +275,15 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not answer within 30 s`);
 }
 
+/** Server CPU µs per request. */
+function cpuPerRequest(m: Measured): number {
+  return (m.serverCpuSeconds * 1e6) / Math.max(1, m.requests);
+}
+
 function report(label: string, m: Measured): void {
   console.error(
     `  ${label}: ${fmt(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, statuses ${JSON.stringify(m.statuses)}, errors ${m.errors}, ` +
-      `server CPU ${pct(m.serverCpu)}, disk wait ${pct(m.serverDisk)}, ${kb(m.diskBytesPerRequest)} written/req, load-gen ${pct(m.loadCpu)}, other ${pct(m.otherCpu)}`,
+      `server CPU ${pct(m.serverCpu)} (${fmt(cpuPerRequest(m))} µs/req), disk wait ${pct(m.serverDisk)}, ${kb(m.diskBytesPerRequest)} written/req, load-gen ${pct(m.loadCpu)}, other ${pct(m.otherCpu)}`,
   );
 }
 
@@ -290,11 +298,11 @@ function printReport(results: readonly Result[], notes: readonly string[], versi
     const ratio = median(r.ratios);
     const target = TARGETS[r.key]!;
     return [
-      [r.route, "runledger", fmt(s.rps), fmt(s.p50, 2), fmt(s.p99, 2), pct(s.serverCpu), pct(s.serverDisk), `**${ratio.toFixed(2)}** (${r.ratios.map((x) => x.toFixed(2)).join(", ")}; target ≥ ${target}: ${ratio >= target ? "met" : "MISSED"})`, pct(s.otherCpu)],
-      [r.route, `floor (${FLOOR_HTTP})`, fmt(f.rps), fmt(f.p50, 2), fmt(f.p99, 2), pct(f.serverCpu), pct(f.serverDisk), "—", pct(f.otherCpu)],
+      [r.route, "runledger", fmt(s.rps), fmt(s.p50, 2), fmt(s.p99, 2), pct(s.serverCpu), fmt(cpuPerRequest(s)), pct(s.serverDisk), `**${ratio.toFixed(2)}** (${r.ratios.map((x) => x.toFixed(2)).join(", ")}; target ≥ ${target}: ${ratio >= target ? "met" : "MISSED"})`, `${median(r.cpuRatios).toFixed(2)} (${r.cpuRatios.map((x) => x.toFixed(2)).join(", ")})`, pct(s.otherCpu)],
+      [r.route, `floor (${FLOOR_HTTP})`, fmt(f.rps), fmt(f.p50, 2), fmt(f.p99, 2), pct(f.serverCpu), fmt(cpuPerRequest(f)), pct(f.serverDisk), "—", "—", pct(f.otherCpu)],
     ];
   });
-  console.log(markdownTable(["route", "subject", "req/s", "p50 ms", "p99 ms", "server CPU", "disk wait", "ratio (rounds)", "other CPU"], rows));
+  console.log(markdownTable(["route", "subject", "req/s", "p50 ms", "p99 ms", "server CPU", "CPU µs/req", "disk wait", "req/s ratio (rounds)", "CPU/req ratio, floor ÷ runledger (rounds)", "other CPU"], rows));
   const half = results.filter((r) => r.serverHalf !== undefined);
   if (half.length > 0) {
     console.log();
