@@ -51,6 +51,10 @@ export class PostgresDriver implements Driver {
     return query<T>(this.pool, sql, params).then((r) => r.rows);
   }
 
+  values(sql: string, params?: readonly SqlParam[]): Promise<unknown[][]> {
+    return queryValues(this.pool, sql, params);
+  }
+
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
     return query<T>(this.pool, sql, params).then((r) => r.rows[0]);
   }
@@ -63,6 +67,7 @@ export class PostgresDriver implements Driver {
     const client = await this.pool.connect();
     const tx: Executor = {
       all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
+      values: (sql, params) => queryValues(client, sql, params),
       get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
       run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
     };
@@ -91,6 +96,7 @@ export class PostgresDriver implements Driver {
     const client = await this.pool.connect();
     const session: Executor = {
       all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
+      values: (sql, params) => queryValues(client, sql, params),
       get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
       run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
     };
@@ -164,4 +170,9 @@ function compile(sql: string): { name: string | undefined; text: string } {
 function query<T>(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined) {
   const { name, text } = compile(sql);
   return target.query<T & pg.QueryResultRow>({ name, text, values: params as unknown[] | undefined });
+}
+
+function queryValues(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined): Promise<unknown[][]> {
+  const { name, text } = compile(sql);
+  return target.query<unknown[]>({ name, text, values: params as unknown[] | undefined, rowMode: "array" }).then((r) => r.rows);
 }

@@ -49,6 +49,7 @@ export class SqliteDriver implements Driver {
     this.db.pragma("analysis_limit = 1000");
     this.direct = {
       all: (sql, params) => settle(() => this.rows(sql, params) as never[]),
+      values: (sql, params) => settle(() => this.rowValues(sql, params)),
       get: (sql, params) => settle(() => this.rows(sql, params, 1)[0] as never),
       run: (sql, params) => settle(() => this.statement(sql).run(...bind(params)).changes),
     };
@@ -56,6 +57,10 @@ export class SqliteDriver implements Driver {
 
   all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
     return this.outside(() => this.direct.all<T>(sql, params));
+  }
+
+  values(sql: string, params?: readonly SqlParam[]): Promise<unknown[][]> {
+    return this.outside(() => this.direct.values(sql, params));
   }
 
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
@@ -229,6 +234,10 @@ export class SqliteDriver implements Driver {
       for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
       return row;
     });
+  }
+
+  private rowValues(sql: string, params: readonly SqlParam[] | undefined): unknown[][] {
+    return this.statement(sql).raw(true).all(...bind(params)) as unknown[][];
   }
 
   private statement(sql: string): Statement {
