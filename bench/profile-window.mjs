@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import process from "node:process";
 
 const file = process.env.PROFILE_WINDOW_FILE;
 if (file !== undefined) {
