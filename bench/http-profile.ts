@@ -5,7 +5,9 @@
  * through bench/profile-window.mjs) only while autocannon drives the route at 50
  * connections, and summarizes the profile with bench/cpuprofile-summary.ts.
  *
- *   npx tsx bench/http-profile.ts post|patch|get|list [--seconds=10] [function names…]
+ *   npx tsx bench/http-profile.ts post|patch|get|list [--seconds=10] [--keep] [function names…]
+ *
+ * --keep leaves the .cpuprofile (its path is printed) for a closer look.
  */
 import autocannon from "autocannon";
 import { execFileSync } from "node:child_process";
@@ -63,7 +65,8 @@ async function main(): Promise<void> {
     await stopProcess(server.child, 30_000);
   }
   execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "bench/cpuprofile-summary.ts"), file, ...process.argv.slice(3).filter((a) => !a.startsWith("--"))], { stdio: "inherit", cwd: ROOT });
-  rmSync(dir, { recursive: true, force: true });
+  if (process.argv.includes("--keep")) console.log(`profile kept: ${file}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 function load(url: string, headers: Record<string, string>, duration: number, request: autocannon.Request): Promise<autocannon.Result> {

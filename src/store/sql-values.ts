@@ -22,8 +22,11 @@ export function bool(value: unknown): boolean {
   return value === true || value === 1;
 }
 
+const PLACEHOLDERS: string[] = [];
+
+/** `?, ?, …` for `count` values; built once per count, since every statement of a write asks for one. */
 export function placeholders(count: number): string {
-  return Array.from({ length: count }, () => "?").join(", ");
+  return (PLACEHOLDERS[count] ??= Array.from({ length: count }, () => "?").join(", "));
 }
 
 /** `a = ?, b = ?` and the bound values, for the columns present in `set`. Column names come from code, never from input. */
