@@ -24,8 +24,9 @@ export function bool(value: unknown): boolean {
 
 const PLACEHOLDERS: string[] = [];
 
-/** `?, ?, …` for `count` values; built once per count, since every statement of a write asks for one. */
+/** `?, ?, …` for `count` values; the short lists every write asks for are built once. */
 export function placeholders(count: number): string {
+  if (count > 64) return Array.from({ length: count }, () => "?").join(", ");
   return (PLACEHOLDERS[count] ??= Array.from({ length: count }, () => "?").join(", "));
 }
 
