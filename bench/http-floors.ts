@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ADMIN_KEY, AUTH, DURATION_S, JSON_AUTH, kb, load, pct, QUICK, WARMUP_S, type LoadSpec, type Measured } from "./http-load.js";
-import { forkHelper, freePort, onExit, ROOT, runMain, sleep, startServer, stopProcess, watchdog } from "./proc.js";
+import { cpuSeconds, forkHelper, freePort, onExit, ROOT, runMain, sleep, startServer, stopProcess, watchdog } from "./proc.js";
 import { fmt, markdownTable } from "./stats.js";
 
 const arg = (name: string) => new RegExp(`^--${name}=(.+)$`).exec(process.argv.slice(2).find((a) => a.startsWith(`--${name}=`)) ?? "")?.[1];
@@ -196,6 +196,11 @@ async function main(): Promise<void> {
 
   const notes = await verify(server, floor, dbFile, agentId, seeded);
   for (const note of notes) console.error(`verified: ${note}`);
+  // What each process spends with no request at all: runledger's background workers (the
+  // liveness reaper, the webhook dispatcher's polls, the checkpoint worker) run throughout.
+  const idle = await idleCpu([server, floor], QUICK ? 2 : 5);
+  notes.push(`idle CPU, no requests: runledger ${pct(idle[0]!)} of a core, the floor ${pct(idle[1]!)}`);
+  console.error(`idle CPU: runledger ${pct(idle[0]!)}, floor ${pct(idle[1]!)}`);
 
   let rotate = 0;
   const allRoutes: RouteLoad[] = [
@@ -273,6 +278,13 @@ async function waitFor(url: string): Promise<void> {
     await sleep(50);
   }
   throw new Error(`${url} did not answer within 30 s`);
+}
+
+/** Each process's CPU share over `seconds` without requests. */
+async function idleCpu(subjects: readonly Subject[], seconds: number): Promise<number[]> {
+  const before = subjects.map((s) => cpuSeconds(s.pid));
+  await sleep(seconds * 1000);
+  return subjects.map((s, i) => (cpuSeconds(s.pid) - before[i]!) / seconds);
 }
 
 /** Server CPU µs per request. */

@@ -23,11 +23,11 @@ import { Worker } from "node:worker_threads";
 export interface CheckpointOptions {
   /** How often the worker runs a PASSIVE checkpoint. */
   intervalMs?: number;
-  /** WAL pages past which the worker starts the WAL over (4 KiB pages: 16 MiB by default). */
+  /** WAL pages past which the worker starts the WAL over (4 KiB pages: 64 MiB by default). */
   restartFrames?: number;
 }
 
-export const DEFAULT_CHECKPOINTS: Required<CheckpointOptions> = { intervalMs: 100, restartFrames: 4_000 };
+export const DEFAULT_CHECKPOINTS: Required<CheckpointOptions> = { intervalMs: 100, restartFrames: 16_384 };
 
 /** The worker, as CommonJS source (eval'd, so it runs the same from src/ under tsx and from dist/). */
 const WORKER_SOURCE = `
