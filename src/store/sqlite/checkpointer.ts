@@ -35,10 +35,13 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 5000 });
 let restarting = false;
+let restartedAt = -1;
 function passive() {
   if (restarting) return;
   const [result] = db.pragma("wal_checkpoint(PASSIVE)");
-  if (result.log >= workerData.restartFrames) {
+  // After a RESTART the WAL starts over at the next write; until one comes it still reports
+  // the frames it had, which need no second restart.
+  if (result.log >= workerData.restartFrames && result.log !== restartedAt) {
     restarting = true;
     parentPort.postMessage({ type: "restart-wanted", frames: result.log });
   }
@@ -48,6 +51,7 @@ parentPort.on("message", (message) => {
     let outcome;
     try {
       const [result] = db.pragma("wal_checkpoint(RESTART)");
+      if (result.busy === 0) restartedAt = result.log;
       outcome = { type: "restarted", busy: result.busy === 1 };
     } catch (error) {
       outcome = { type: "restarted", busy: true, error: String(error) };
@@ -107,6 +111,11 @@ export class Checkpointer {
         host.whileNoTransaction(
           () =>
             new Promise<void>((resolve) => {
+              // Asked for before close() but reached after it: the worker is gone, nothing to wait for.
+              if (this.closed) {
+                resolve();
+                return;
+              }
               this.restarted = resolve;
               this.worker.postMessage({ type: "restart" });
             }),
