@@ -97,6 +97,8 @@ export interface Measured {
   errors: number;
   statuses: Record<string, number>;
   serverCpu: number;
+  /** CPU seconds the server used over the run. */
+  serverCpuSeconds: number;
   /** Share of the run the server's main thread spent runnable but waiting for a CPU. */
   serverRunq: number;
   /** Share of samples (every ~2 ms) that found the server's main thread waiting on disk I/O (state D). */
@@ -209,6 +211,7 @@ export async function load(spec: LoadSpec): Promise<Measured> {
     errors,
     statuses,
     serverCpu: spec.pid === undefined ? NaN : serverCpuSeconds / elapsed,
+    serverCpuSeconds: spec.pid === undefined ? NaN : serverCpuSeconds,
     serverRunq: sched0 === undefined || sched1 === undefined ? NaN : (sched1.wait - sched0.wait) / 1e9 / elapsed,
     serverDisk: states.total === 0 ? NaN : states.disk / states.total,
     diskBytesPerRequest: written / Math.max(1, latencies.length),

@@ -131,10 +131,11 @@ export async function stopProcess(child: ChildProcess, timeoutMs = 5_000): Promi
   clearTimeout(timer);
 }
 
-/** Forks a bench helper script (TypeScript, through tsx) with an IPC channel. */
-export function forkHelper(script: string, args: string[] = [], execArgv: string[] = []): ChildProcess {
+/** Forks a bench helper script (TypeScript, through tsx) with an IPC channel; `env` is added to this process's environment. */
+export function forkHelper(script: string, args: string[] = [], execArgv: string[] = [], env: Record<string, string> = {}): ChildProcess {
   const child = fork(join(ROOT, script), args, {
     cwd: ROOT,
+    env: { ...process.env, ...env },
     execArgv: [...execArgv, "--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

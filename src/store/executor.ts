@@ -10,6 +10,11 @@ export type SqlParam = string | number | boolean | null | bigint;
 export interface Executor {
   /** All rows of a query. */
   all<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+  /**
+   * All rows of a query as arrays of their column values, in the SELECT's order: for hot
+   * reads that name their columns and read them by position, without an object per row.
+   */
+  values(sql: string, params?: readonly SqlParam[]): Promise<unknown[][]>;
   /** The first row, or undefined. */
   get<T = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
   /** Runs a statement; returns the number of rows it changed. */

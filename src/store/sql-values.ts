@@ -22,8 +22,12 @@ export function bool(value: unknown): boolean {
   return value === true || value === 1;
 }
 
+const PLACEHOLDERS: string[] = [];
+
+/** `?, ?, …` for `count` values; the short lists every write asks for are built once. */
 export function placeholders(count: number): string {
-  return Array.from({ length: count }, () => "?").join(", ");
+  if (count > 64) return Array.from({ length: count }, () => "?").join(", ");
+  return (PLACEHOLDERS[count] ??= Array.from({ length: count }, () => "?").join(", "));
 }
 
 /** `a = ?, b = ?` and the bound values, for the columns present in `set`. Column names come from code, never from input. */

@@ -15,6 +15,7 @@ function recorder(store: Store): { repos: Repos; statements: { sql: string; para
   const statements: { sql: string; params: readonly SqlParam[] }[] = [];
   const executor: Executor = {
     all: (sql, params = []) => (statements.push({ sql, params }), store.driver.all(sql, params)),
+    values: (sql, params = []) => (statements.push({ sql, params }), store.driver.values(sql, params)),
     get: (sql, params = []) => (statements.push({ sql, params }), store.driver.get(sql, params)),
     run: (sql, params = []) => (statements.push({ sql, params }), store.driver.run(sql, params)),
   };

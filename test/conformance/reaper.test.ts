@@ -30,6 +30,7 @@ function instrumented(store: Store, failSessions = 0): { store: Store; sweeps: (
   const driver: Driver = {
     dialect: inner.dialect,
     all: <T>(sql: string, params?: readonly SqlParam[]) => inner.all<T>(sql, params),
+    values: (sql, params) => inner.values(sql, params),
     get: <T>(sql: string, params?: readonly SqlParam[]) => inner.get<T>(sql, params),
     run: (sql, params) => inner.run(sql, params),
     transaction: (fn) => inner.transaction(fn),
@@ -436,6 +437,7 @@ forEachBackend("liveness reaper", (world) => {
     const statements: { sql: string; params: readonly SqlParam[] }[] = [];
     const recording: Executor = {
       all: (sql, params = []) => (statements.push({ sql, params }), store().driver.all(sql, params)),
+      values: (sql, params = []) => (statements.push({ sql, params }), store().driver.values(sql, params)),
       get: (sql, params = []) => (statements.push({ sql, params }), store().driver.get(sql, params)),
       run: (sql, params = []) => (statements.push({ sql, params }), store().driver.run(sql, params)),
     };

@@ -56,6 +56,10 @@ export class PostgresDriver implements Driver {
     return query<T>(this.pool, sql, params).then((r) => r.rows);
   }
 
+  values(sql: string, params?: readonly SqlParam[]): Promise<unknown[][]> {
+    return queryValues(this.pool, sql, params);
+  }
+
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
     return query<T>(this.pool, sql, params).then((r) => r.rows[0]);
   }
@@ -69,6 +73,7 @@ export class PostgresDriver implements Driver {
     const held = new HeldWrites((sql, params) => query(client, sql, params));
     const tx: Executor = {
       all: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows as never[]),
+      values: (sql, params) => held.flush().then(() => queryValues(client, sql, params)),
       get: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rows[0] as never),
       run: (sql, params) => held.flush().then(() => query(client, sql, params)).then((r) => r.rowCount ?? 0),
       write: (table, sql, params = []) => held.write(table, sql, params),
@@ -126,6 +131,7 @@ export class PostgresDriver implements Driver {
     const client = await this.checkout();
     const session: Executor = {
       all: (sql, params) => query(client, sql, params).then((r) => r.rows as never[]),
+      values: (sql, params) => queryValues(client, sql, params),
       get: (sql, params) => query(client, sql, params).then((r) => r.rows[0] as never),
       run: (sql, params) => query(client, sql, params).then((r) => r.rowCount ?? 0),
     };
@@ -225,6 +231,15 @@ async function query<T>(target: pg.Pool | pg.PoolClient, sql: string, params: re
   const { name, text } = compile(sql);
   try {
     return await target.query<T & pg.QueryResultRow>({ name, text, values: params as unknown[] | undefined });
+  } catch (error) {
+    throw unavailable(error);
+  }
+}
+
+async function queryValues(target: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlParam[] | undefined): Promise<unknown[][]> {
+  const { name, text } = compile(sql);
+  try {
+    return (await target.query<unknown[]>({ name, text, values: params as unknown[] | undefined, rowMode: "array" })).rows;
   } catch (error) {
     throw unavailable(error);
   }

@@ -46,6 +46,19 @@ const KEYSETS = {
   duration: { columns: ["COALESCE(r.total_duration_ns, -1)", "r.id"] },
 } as const;
 
+/**
+ * The columns of a run as the API returns it, in its order: hot reads select exactly these
+ * and read each row by position (runFromValues), without an intermediate object per row.
+ */
+const RUN_COLUMNS = [
+  "id", "agent_id", "status", "stop_reason", "created_at", "updated_at", "completed_at", "background", "metadata",
+  "request_config", "conversation_id", "project_id", "base_template_id", "callback_url", "callback_sent_at",
+  "callback_status_code", "callback_error", "ttft_ns", "total_duration_ns", "started_at", "last_heartbeat_at",
+  "cancel_requested_at", "error", "tags", "idempotency_key", "ttl_s", "max_duration_s", "heartbeat_timeout_s", "deleted_at",
+] as const;
+const RUN_SELECT = RUN_COLUMNS.join(", ");
+const RUN_SELECT_R = RUN_COLUMNS.map((c) => `r.${c}`).join(", ");
+
 export class RunRepo {
   constructor(private readonly db: Executor, private readonly dialect: Dialect) {}
 
@@ -73,17 +86,17 @@ export class RunRepo {
   }
 
   async get(organizationId: string, id: string): Promise<Run | undefined> {
-    const row = await this.db.get("SELECT * FROM runs WHERE id = ? AND organization_id = ? AND deleted_at IS NULL", [id, organizationId]);
-    return row && toRun(row);
+    const [row] = await this.db.values(`SELECT ${RUN_SELECT} FROM runs WHERE id = ? AND organization_id = ? AND deleted_at IS NULL`, [id, organizationId]);
+    return row && runFromValues(row);
   }
 
   /** Reads the run and, on PostgreSQL, locks its row until the transaction ends. */
   async getForUpdate(organizationId: string, id: string): Promise<Run | undefined> {
-    const row = await this.db.get(
-      `SELECT * FROM runs WHERE id = ? AND organization_id = ? AND deleted_at IS NULL${this.dialect.forUpdate}`,
+    const [row] = await this.db.values(
+      `SELECT ${RUN_SELECT} FROM runs WHERE id = ? AND organization_id = ? AND deleted_at IS NULL${this.dialect.forUpdate}`,
       [id, organizationId],
     );
-    return row && toRun(row);
+    return row && runFromValues(row);
   }
 
   async findByIdempotencyKey(organizationId: string, key: string): Promise<{ run: Run; requestHash: string | null; deleted: boolean } | undefined> {
@@ -115,11 +128,11 @@ export class RunRepo {
       guard = ` AND status IN (${placeholders(options.fromStatuses.length)})`;
       params.push(...options.fromStatuses);
     }
-    const row = await this.db.get(
-      `UPDATE runs SET ${assignments.filter(Boolean).join(", ")} WHERE id = ? AND organization_id = ? AND deleted_at IS NULL${guard} RETURNING *`,
+    const [row] = await this.db.values(
+      `UPDATE runs SET ${assignments.filter(Boolean).join(", ")} WHERE id = ? AND organization_id = ? AND deleted_at IS NULL${guard} RETURNING ${RUN_SELECT}, last_seq_id`,
       params,
     );
-    return row && { run: toRun(row), lastSeqId: Number(row.last_seq_id) };
+    return row && { run: runFromValues(row), lastSeqId: Number(row[RUN_COLUMNS.length]) };
   }
 
   /** Records the latest webhook attempt on the run (its callback_* fields). */
@@ -164,11 +177,11 @@ export class RunRepo {
     const { joins, conditions, params } = runFilterSql(this.dialect, organizationId, filter);
     const plan = planPage(KEYSETS[orderBy], page);
     if (plan.where) conditions.push(plan.where);
-    const rows = await this.db.all(
-      `SELECT r.* FROM runs r${joins} WHERE ${conditions.join(" AND ")} ORDER BY ${plan.orderBy} LIMIT ?`,
+    const rows = await this.db.values(
+      `SELECT ${RUN_SELECT_R} FROM runs r${joins} WHERE ${conditions.join(" AND ")} ORDER BY ${plan.orderBy} LIMIT ?`,
       [...params, ...plan.params, plan.limit],
     );
-    return applyOrder(rows, plan).map(toRun);
+    return applyOrder(rows, plan).map(runFromValues);
   }
 
   async count(organizationId: string, filter: RunFilter): Promise<number> {
@@ -272,6 +285,41 @@ export function toRun(row: Record<string, unknown>): Run {
     max_duration_s: numberOrNull(row.max_duration_s),
     heartbeat_timeout_s: numberOrNull(row.heartbeat_timeout_s),
     deleted_at: (row.deleted_at as string | null) ?? null,
+  };
+}
+
+/** A run from a row of RUN_COLUMNS, by position. */
+function runFromValues(v: unknown[]): Run {
+  return {
+    id: v[0] as string,
+    agent_id: v[1] as string,
+    status: v[2] as RunStatus,
+    stop_reason: (v[3] as StopReason | null) ?? null,
+    created_at: v[4] as string,
+    updated_at: v[5] as string,
+    completed_at: (v[6] as string | null) ?? null,
+    background: bool(v[7]),
+    metadata: json<JsonObject>(v[8]),
+    request_config: jsonOrNull<JsonObject>(v[9]),
+    conversation_id: (v[10] as string | null) ?? null,
+    project_id: (v[11] as string | null) ?? null,
+    base_template_id: (v[12] as string | null) ?? null,
+    callback_url: (v[13] as string | null) ?? null,
+    callback_sent_at: (v[14] as string | null) ?? null,
+    callback_status_code: numberOrNull(v[15]),
+    callback_error: (v[16] as string | null) ?? null,
+    ttft_ns: numberOrNull(v[17]),
+    total_duration_ns: numberOrNull(v[18]),
+    started_at: (v[19] as string | null) ?? null,
+    last_heartbeat_at: (v[20] as string | null) ?? null,
+    cancel_requested_at: (v[21] as string | null) ?? null,
+    error: jsonOrNull<RunError>(v[22]),
+    tags: json<string[]>(v[23]),
+    idempotency_key: (v[24] as string | null) ?? null,
+    ttl_s: numberOrNull(v[25]),
+    max_duration_s: numberOrNull(v[26]),
+    heartbeat_timeout_s: numberOrNull(v[27]),
+    deleted_at: (v[28] as string | null) ?? null,
   };
 }
 

@@ -2,6 +2,7 @@ import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Driver, Executor, Migration, SqlParam } from "../executor.js";
+import { Checkpointer, type CheckpointOptions } from "./checkpointer.js";
 import { sqliteDialect } from "./dialect.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 
@@ -24,6 +25,9 @@ const OPTIMIZE_EVERY_MS = 3 * 3_600_000;
  * first commits any open group, so it never reads rows that are not yet committed. Under
  * concurrent writes this writes the pages that many transactions touch (the right edge of
  * every time-ordered index) once per group instead of once per transaction.
+ *
+ * A file database is checkpointed by a worker thread with its own connection, never by this
+ * one: see checkpointer.ts.
  */
 export class SqliteDriver implements Driver {
   readonly dialect = sqliteDialect;
@@ -35,8 +39,13 @@ export class SqliteDriver implements Driver {
   private group: CommitGroup | undefined;
   private optimizer: NodeJS.Timeout | undefined;
   private readonly direct: Executor;
+  private readonly checkpointer: Checkpointer | undefined;
 
-  constructor(filename: string, private readonly migrations: readonly Migration[] = SQLITE_MIGRATIONS) {
+  constructor(
+    filename: string,
+    private readonly migrations: readonly Migration[] = SQLITE_MIGRATIONS,
+    options: { checkpoints?: CheckpointOptions | false } = {},
+  ) {
     if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
     this.db = new Database(filename, { timeout: 10_000 });
     if (filename !== ":memory:") this.db.pragma("journal_mode = WAL");
@@ -47,8 +56,26 @@ export class SqliteDriver implements Driver {
     this.db.pragma("mmap_size = 2147418112");
     // ANALYZE on a bounded sample of each index, so the planner can tell a scan from a search.
     this.db.pragma("analysis_limit = 1000");
+    if (filename !== ":memory:" && options.checkpoints !== false) {
+      this.db.pragma("wal_autocheckpoint = 0");
+      this.checkpointer = new Checkpointer(
+        filename,
+        {
+          whileNoTransaction: (restart) =>
+            void this.afterQueue(async () => {
+              this.commitGroup();
+              await restart();
+            }),
+          fallBack: () => {
+            if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
+          },
+        },
+        options.checkpoints,
+      );
+    }
     this.direct = {
       all: (sql, params) => settle(() => this.rows(sql, params) as never[]),
+      values: (sql, params) => settle(() => this.rowValues(sql, params)),
       get: (sql, params) => settle(() => this.rows(sql, params, 1)[0] as never),
       run: (sql, params) => settle(() => this.statement(sql).run(...bind(params)).changes),
     };
@@ -56,6 +83,10 @@ export class SqliteDriver implements Driver {
 
   all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]> {
     return this.outside(() => this.direct.all<T>(sql, params));
+  }
+
+  values(sql: string, params?: readonly SqlParam[]): Promise<unknown[][]> {
+    return this.outside(() => this.direct.values(sql, params));
   }
 
   get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined> {
@@ -128,6 +159,7 @@ export class SqliteDriver implements Driver {
 
   async close(): Promise<void> {
     clearInterval(this.optimizer);
+    await this.checkpointer?.close();
     await this.afterQueue(async () => {
       this.commitGroup();
       this.statements.clear();
@@ -229,6 +261,10 @@ export class SqliteDriver implements Driver {
       for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
       return row;
     });
+  }
+
+  private rowValues(sql: string, params: readonly SqlParam[] | undefined): unknown[][] {
+    return this.statement(sql).raw(true).all(...bind(params)) as unknown[][];
   }
 
   private statement(sql: string): Statement {
