@@ -1,28 +1,7 @@
-import pg from "pg";
 import { expect, it } from "vitest";
 import { storeOf } from "../../src/store/store.js";
 import { forEachBackend } from "../support/fixtures.js";
-
-/**
- * The statements PostgreSQL is sent (each one round trip) while `fn` runs, but for the
- * notices the store sends after commits, on another connection and off the caller's path.
- */
-async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text: string };
-    const text = typeof config === "string" ? config : config.text;
-    if (!/^SELECT set_config\(.*pg_notify\(/.test(text)) sent.push(text);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return sent;
-}
+import { statementsDuring } from "../support/pg-statements.js";
 
 const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cached_input_tokens: null, cache_write_tokens: null, reasoning_tokens: null };
 

@@ -1,31 +1,10 @@
-import pg from "pg";
 import { expect, it } from "vitest";
 import { storeOf } from "../../src/store/store.js";
 import { forEachBackend } from "../support/fixtures.js";
+import { statementsDuring } from "../support/pg-statements.js";
 
 const toolCall = (name: string, id: string) => ({ message_type: "tool_call_message", tool_call: { name, arguments: "{}", tool_call_id: id } });
 const user = (content: string) => ({ message_type: "user_message", content });
-
-/**
- * The statements PostgreSQL is sent (each one round trip) while `fn` runs, but for the
- * notices the store sends after commits, on another connection and off the caller's path.
- */
-async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text: string };
-    const text = typeof config === "string" ? config : config.text;
-    if (!/^SELECT set_config\(.*pg_notify\(/.test(text)) sent.push(text);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await fn();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return sent;
-}
 
 forEachBackend("message append", (world) => {
   it("costs the same round trips on PostgreSQL for 1, 50 and 1,000 messages: BEGIN, one statement, COMMIT", async (context) => {
