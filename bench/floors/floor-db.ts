@@ -11,7 +11,7 @@
  *                     run_metrics row, audit_log `run.create`
  *   PATCH → completed → run read, guarded UPDATE … RETURNING (status, stop_reason,
  *                     completed_at, total_duration_ns, updated_at, last_seq_id + 1),
- *                     run_metrics.run_ns, the agent's last_* fields, run_events status
+ *                     run_metrics.status and run_ns, the agent's last_* fields, run_events status
  *                     event, audit_log `run.update` (no webhook row: the bench's runs have no
  *                     callback_url, so runledger writes none either)
  *
@@ -64,7 +64,7 @@ export class FloorDb {
   private readonly insertAudit: Database.Statement;
   private readonly readForUpdate: Database.Statement;
   private readonly complete: Database.Statement;
-  private readonly setRunNs: Database.Statement;
+  private readonly setRunEnd: Database.Statement;
   private readonly agentRunEnd: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -96,7 +96,7 @@ export class FloorDb {
       `UPDATE runs SET status = 'completed', updated_at = ?, stop_reason = 'end_turn', completed_at = ?, total_duration_ns = ?, last_seq_id = last_seq_id + 1
        WHERE id = ? AND organization_id = ? AND deleted_at IS NULL AND status IN ('running') RETURNING ${COLUMNS.join(", ")}, last_seq_id`,
     );
-    this.setRunNs = this.db.prepare("UPDATE run_metrics SET run_ns = ? WHERE id = ?");
+    this.setRunEnd = this.db.prepare("UPDATE run_metrics SET status = ?, run_ns = ? WHERE id = ?");
     this.agentRunEnd = this.db.prepare("UPDATE agents SET last_stop_reason = ?, last_run_completion = ?, last_run_duration_ms = ? WHERE id = ?");
     this.begin = this.db.prepare("BEGIN IMMEDIATE");
     this.commit = this.db.prepare("COMMIT");
@@ -156,7 +156,7 @@ export class FloorDb {
       if (row === undefined) return undefined;
       const run = toRun(row);
       const seq = row[COLUMNS.length] as number;
-      this.setRunNs.run(durationNs, id);
+      this.setRunEnd.run("completed", durationNs, id);
       this.agentRunEnd.run("end_turn", now, Math.round(durationNs / 1_000_000), run.agent_id);
       const event = { type: "run_status", run_id: id, seq_id: seq, status: "completed", stop_reason: "end_turn", completed_at: now, cancel_requested_at: run.cancel_requested_at };
       this.insertEvent.run(id, seq, actor.organization_id, JSON.stringify(event), now);
