@@ -133,6 +133,12 @@ export async function* followRun(
 /** How far back the organization feed re-reads to catch events that committed out of id order. */
 const LOOKBACK_MS = 5_000;
 const LOOKBACK_IDS = 1_000;
+/**
+ * How often, at most, it re-reads. The look-back returns every event of the last few
+ * seconds, so re-reading on every wake would cost the square of the event rate; a late
+ * commit reaches the feed within this long instead.
+ */
+const LOOKBACK_EVERY_MS = 500;
 
 /**
  * Yields the organization's events (filtered by their runs) after event id `afterId`, or
@@ -158,6 +164,7 @@ export async function* followOrganization(
   let cursor = floor;
   options.onReady?.();
   const delivered = new Map<number, number>();
+  let lookedBackAt = 0;
   try {
     while (!options.signal.aborted) {
       const fresh = await events.listForOrganization(organizationId, { afterId: cursor }, filter, batch);
@@ -169,6 +176,11 @@ export async function* followOrganization(
         if (options.signal.aborted) return;
       }
       if (fresh.length === batch) continue;
+      if (now - lookedBackAt < LOOKBACK_EVERY_MS) {
+        await waiter.wait(Math.min(options.pollIntervalMs ?? DEFAULT_POLL_MS, LOOKBACK_EVERY_MS - (now - lookedBackAt)));
+        continue;
+      }
+      lookedBackAt = now;
       const late = await events.listForOrganization(
         organizationId,
         { afterId: Math.max(floor, cursor - LOOKBACK_IDS), upToId: cursor, since: new Date(now - LOOKBACK_MS).toISOString() },
