@@ -1,4 +1,4 @@
-/** The part of autocannon@8's API that bench/http.ts uses (the package ships no types). */
+/** The part of autocannon@8's API that the HTTP benches use (the package ships no types). */
 declare module "autocannon" {
   import type { EventEmitter } from "node:events";
 

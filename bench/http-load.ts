@@ -1,5 +1,5 @@
 /**
- * The load side of bench/http.ts: one measured run of a route (autocannon as fast as the
+ * The load side of bench/http-floors.ts: one measured run of a route (autocannon as fast as the
  * server answers, or bench/steady-load.ts on a fixed schedule), with every response's
  * latency and the server's CPU, run-queue, disk-wait and write figures from /proc, plus the
  * quiet-machine wait and the retry of noisy runs.
